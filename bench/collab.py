@@ -1,0 +1,433 @@
+"""Collaborative against independent training on the demo data, at 5%, 10% and 100% labels.
+
+    python bench/collab.py [--data DIR] [--fractions 0.05,0.1,1] [--seeds 0,1,2]
+                           [--strategies cotraining,distillation,shared_text] [--rounds 2]
+
+Steps: demo data (data/demo, or generated into a temp folder) -> scan once -> per
+label fraction f and seed: every model keeps f of its *training* labels (per class,
+at least one; the others become unlabeled files, and unlabeled pairs records); its
+validation and test labels are all kept -> the four models' datasets through their
+loaders -> two arms with the same total epochs per model:
+
+- independent: each model fits its epochs on its labeled data;
+- collaborative: `--rounds` rounds of epochs/rounds each; between rounds
+  `collab.share.compute_knowledge` (the code the share_knowledge task runs) and per
+  model `collab.consume.apply_knowledge` (the code the worker runs).
+
+Both arms run in this process with plain `model.fit` (no checkpoints, MLflow or
+Airflow: this measures the method, not the platform; in a DAG each round of each
+model is its own worker process). Wall time counts building, fitting, sharing
+and the final test evaluation. Accuracy is on each model's real test split.
+
+Prints per-run lines, a table per fraction (mean over seeds), and one JSON line
+{"bench": "collab", ...}. Goal at 10% labels: the unimodal models gain at least 5
+points on average, no model loses more than 1 point, collaborative wall time at
+most 1.3x independent.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+TMP = Path(tempfile.mkdtemp(prefix="bench-collab-"))
+os.environ["TLIB_VAR_DIR"] = str(TMP)  # caches and stores of this bench only
+
+PRESET = "collaborative_training"
+MODELS = ("vision_service", "audio_service", "causal_reasoning_engine", "multimodal_service")
+UNIMODAL = MODELS[:3]
+# optimizer steps, batch size, learning rate per model. Epochs follow from the steps and
+# the number of labeled training rows (`epochs_of`), so that independent training
+# converges at every label fraction; both arms train the same epochs.
+SCHEDULES: dict[str, tuple[int, int, float]] = {
+    "vision_service": (200, 32, 1e-3), "audio_service": (200, 32, 1e-3),
+    "causal_reasoning_engine": (300, 32, 1e-3), "multimodal_service": (250, 32, 1e-3),
+}
+GOAL_GAIN, GOAL_MAX_LOSS, GOAL_TIME_RATIO = 0.05, 0.01, 1.3
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, help="a demo data folder (default: data/demo "
+                        "if present, else one is generated)")
+    parser.add_argument("--fractions", default="0.05,0.1,1")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--strategies", help="comma-separated (default: the preset's)")
+    parser.add_argument("--threshold", type=float, help="co-training confidence threshold")
+    parser.add_argument("--steps-scale", type=float, default=1.0,
+                        help="multiply every step budget (smoke runs)")
+    parser.add_argument("--threads", type=int, default=2, help="TensorFlow intra-op threads")
+    return parser.parse_args(argv)
+
+
+# ---- data ---------------------------------------------------------------------------
+def demo_folder(data: Path | None) -> Path:
+    if data is not None:
+        return data
+    if (ROOT / "data" / "demo" / "pairs.jsonl").is_file():
+        return ROOT / "data" / "demo"
+    from training_lib.data.demo import make_demo_data
+
+    out = TMP / "demo"
+    make_demo_data(out)
+    return out
+
+
+def scan(root: Path) -> list[Any]:
+    from training_lib.data.catalog import Catalog
+    from training_lib.data.scanner import scan_folder
+
+    catalog = Catalog(TMP / "catalog.sqlite")
+    try:
+        return scan_folder(root, catalog).records
+    finally:
+        catalog.close()
+
+
+def _rank(seed: int, key: str) -> str:
+    return hashlib.sha256(f"{seed}:{key}".encode()).hexdigest()
+
+
+def keep_labels(items: list[tuple[str, str]], fraction: float, seed: int) -> set[str]:
+    """Keys to keep labeled: per label, the first max(1, round(f * n)) in seeded hash order."""
+    by_label: dict[str, list[str]] = {}
+    for key, label in items:
+        by_label.setdefault(label, []).append(key)
+    kept: set[str] = set()
+    for keys in by_label.values():
+        keys.sort(key=lambda k: _rank(seed, k))
+        kept.update(keys[:max(1, round(fraction * len(keys)))])
+    return kept
+
+
+@dataclasses.dataclass
+class Masked:
+    root: Path
+    records: list[Any]
+    truth: dict[str, str]  # view key (content hash / pairs record key) -> true label
+
+
+def mask(demo: Path, records: list[Any], settings: Any, fraction: float, seed: int) -> Masked:
+    """A data root whose training labels are thinned to `fraction` (files lose their
+    class, pairs records their "label"); validation and test labels stay."""
+    from training_lib.data.loaders import iter_records
+    from training_lib.data.records import canonical_key, record_format, split_of
+
+    fractions = (settings.validation_split, settings.test_split)
+    root = TMP / "root"
+    root.mkdir(exist_ok=True)
+    for child in demo.iterdir():
+        link = root / child.name
+        if child.name != "pairs.jsonl" and not link.exists():
+            link.symlink_to(child.resolve())
+    truth = {r.content_hash: r.label for r in records if r.label}
+    train = [(r.content_hash, r.label) for r in records
+             if r.label and split_of(r.content_hash, fractions) == "train"]
+    kept = keep_labels(train, fraction, seed) if fraction < 1 else {k for k, _ in train}
+    out = [dataclasses.replace(r, label=None)
+           if r.label and split_of(r.content_hash, fractions) == "train"
+           and r.content_hash not in kept else r for r in records]
+    pairs_rec = next(r for r in out if r.path == "pairs.jsonl")
+    pairs = [p for p in iter_records(demo / "pairs.jsonl") if record_format(p) == "pairs"]
+    train_pairs = [(canonical_key(p), str(p["label"])) for p in pairs
+                   if split_of(canonical_key(p), fractions) == "train"]
+    kept_pairs = keep_labels(train_pairs, fraction, seed) if fraction < 1 else None
+    lines = []
+    for p in pairs:
+        key = canonical_key(p)
+        if kept_pairs is not None and split_of(key, fractions) == "train" and key not in kept_pairs:
+            p = {k: v for k, v in p.items() if k != "label"}
+        truth[canonical_key(p)] = str(pairs[len(lines)]["label"])
+        lines.append(json.dumps(p))
+    data = ("\n".join(lines) + "\n").encode()
+    (root / "pairs.jsonl").unlink(missing_ok=True)
+    (root / "pairs.jsonl").write_bytes(data)
+    new = dataclasses.replace(pairs_rec, content_hash=hashlib.sha256(data).hexdigest(),
+                              size=len(data))
+    return Masked(root, [new if r is pairs_rec else r for r in out], truth)
+
+
+def load_datasets(masked: Masked, settings: Any) -> dict[str, Any]:
+    from training_lib.data.loaders import LoadRequest, load_dataset
+    from training_lib.data.routing import route
+    from training_lib.models.catalog import MODELS as SPECS
+
+    routing = route(masked.records, settings, SPECS, list(MODELS))
+    return {m: load_dataset(SPECS[m].loader, LoadRequest(m, routing.manifests[m], masked.root,
+                                                         settings)) for m in MODELS}
+
+
+# ---- the two arms -------------------------------------------------------------------------
+def epochs_of(model: str, labeled_rows: int, scale: float = 1.0) -> int:
+    """Epochs that give the model about its step budget on its labeled rows."""
+    steps, batch, _ = SCHEDULES[model]
+    per_epoch = max(1, -(-labeled_rows // batch))
+    return max(1, round(steps * scale / per_epoch))
+
+
+def build(model: str, dataset: Any, seed: int) -> Any:
+    import keras
+
+    from training_lib.models.catalog import MODELS as SPECS
+    from training_lib.models.resolve import build_model
+
+    keras.utils.set_random_seed(seed)
+    return build_model(SPECS[model], dataset, SCHEDULES[model][2])
+
+
+def fit(model: Any, name: str, dataset: Any, seed: int, epochs: range) -> None:
+    """Fit the given epochs (numbers within the model's whole schedule) in one `fit` call:
+    epoch e visits the rows in the engine's order for (seed, e), so a model split into
+    rounds sees the same order as one that is not, and tiny datasets do not pay Keras'
+    per-epoch overhead hundreds of times."""
+    import keras
+    import numpy as np
+
+    from training_lib.data.dataset import take_rows
+    from training_lib.training.engine import epoch_permutation
+
+    if not len(epochs):
+        return
+    keras.utils.set_random_seed(seed * 1000 + epochs[0])
+    n = dataset.size("train")
+    order = np.concatenate([epoch_permutation(seed, e, n) for e in epochs])
+    model.fit(take_rows(dataset.x["train"], order), take_rows(dataset.y["train"], order),
+              batch_size=SCHEDULES[name][1], epochs=1, shuffle=False, verbose=0)
+
+
+def test_accuracy(model: Any, dataset: Any) -> float:
+    from training_lib.training.evaluation import evaluate
+
+    return evaluate("classification", model, dataset)["metric"]
+
+
+def val_accuracy(model: Any, dataset: Any) -> float:
+    import numpy as np
+
+    if not dataset.size("val"):
+        return 1.0
+    from training_lib.collab.share import infer
+
+    predicted = infer(model, dataset.x["val"])
+    return float(np.mean(predicted.argmax(-1) == np.asarray(dataset.y["val"])))
+
+
+def independent(datasets: dict[str, Any], seed: int, scale: float) -> dict[str, Any]:
+    started = time.perf_counter()
+    out: dict[str, Any] = {"models": {}}
+    for name, ds in datasets.items():
+        t0 = time.perf_counter()
+        model = build(name, ds, seed)
+        fit(model, name, ds, seed, range(epochs_of(name, ds.size("train"), scale)))
+        out["models"][name] = {"test": test_accuracy(model, ds), "train_rows": ds.size("train"),
+                               "seconds": round(time.perf_counter() - t0, 2)}
+    out["seconds"] = time.perf_counter() - started
+    return out
+
+
+def collaborative(datasets: dict[str, Any], masked: Masked, settings: Any, seed: int,
+                  rounds: int, scale: float) -> dict[str, Any]:
+    from training_lib.collab.consume import apply_knowledge, epochs_for, restore_compile
+    from training_lib.collab.pairs import read_pairs, view_of
+    from training_lib.collab.share import Participant, collect_views, compute_knowledge
+    from training_lib.models.catalog import MODELS as SPECS
+
+    started = time.perf_counter()
+    views = collect_views(read_pairs(masked.records, masked.root, settings), masked.root, settings)
+    models = {name: build(name, ds, seed) for name, ds in datasets.items()}
+    shared: Any = None
+    log: dict[str, Any] = {"rounds": []}
+    share_s = 0.0
+    for r in range(1, rounds + 1):
+        per_round: dict[str, Any] = {}
+        for name, ds in datasets.items():
+            model = models[name]
+            train_on = ds
+            if shared is not None:
+                restore_compile(model)
+                train_on, stats = apply_knowledge(model, ds, shared.students.get(name),
+                                                  shared.shared_tables, settings.collaboration)
+                if train_on is ds:  # a new round's worker compiles a fresh optimizer too
+                    model.compile_from_config(model.get_compile_config())
+                per_round[name] = {k: v for k, v in stats.items() if k != "shared_text_layers"}
+                per_round[name]["pseudo_label_accuracy"] = pseudo_accuracy(
+                    shared.students.get(name), ds, train_on, masked.truth)
+            split = rounds_epochs(epochs_of(name, ds.size("train"), scale), rounds)
+            first = sum(split[:r - 1])
+            epochs = epochs_for(split[r - 1], ds.size("train"), train_on.size("train"),
+                                SCHEDULES[name][1], settings.collaboration)
+            fit(model, name, train_on, seed, range(first, first + epochs))
+        if r < rounds:
+            t0 = time.perf_counter()
+            participants = [Participant(name, models[name], list(ds.classes),
+                                        view_of(SPECS[name].loader), ds.size("train"),
+                                        max(val_accuracy(models[name], ds), 1e-3))
+                            for name, ds in datasets.items()]
+            for name in datasets:
+                restore_compile(models[name])
+            shared = compute_knowledge(participants, views, settings)
+            share_s += time.perf_counter() - t0
+            log["rounds"].append({"round": r, "share": shared.summary, "consumed": per_round})
+        elif per_round:
+            log["rounds"].append({"round": r, "consumed": per_round})
+    out: dict[str, Any] = {"models": {}}
+    for name, ds in datasets.items():
+        restore_compile(models[name])
+        out["models"][name] = {"test": test_accuracy(models[name], ds)}
+    out.update({"seconds": time.perf_counter() - started, "share_seconds": round(share_s, 2),
+                "log": log})
+    return out
+
+
+def rounds_epochs(total: int, rounds: int) -> list[int]:
+    """`total` epochs over `rounds` rounds, as evenly as possible, earlier rounds first."""
+    base, extra = divmod(total, rounds)
+    return [base + (1 if i < extra else 0) for i in range(rounds)]
+
+
+def pseudo_accuracy(student: Any, ds: Any, train_on: Any, truth: dict[str, str]) -> float | None:
+    """Share of the rows a student got pseudo-labels for whose label is right."""
+    import numpy as np
+
+    if student is None or train_on is ds or not student.confident.any():
+        return None
+    names = np.asarray(student.classes)
+    right = [names[student.cotrain[i].argmax()] == truth.get(str(student.keys[i]))
+             for i in np.flatnonzero(student.confident)]
+    return round(float(np.mean(right)), 4)
+
+
+def brief(share: dict[str, Any]) -> dict[str, Any]:
+    """The share summary's essentials: alignment per model, rows per student."""
+    models = share.get("label_space", {}).get("models", {})
+    return {"aligned": {m: a["method"] if a["aligned"] else a.get("reason", "no")
+                        for m, a in models.items()},
+            "students": {m: {k: v for k, v in s.items() if k in ("rows", "confident",
+                                                               "mean_confidence", "reason")}
+                         for m, s in share.get("students", {}).items()}}
+
+
+# ---- report -----------------------------------------------------------------------------
+def summarize(runs: list[dict[str, Any]], fractions: list[float]) -> dict[str, Any]:
+    table: dict[str, Any] = {}
+    for f in fractions:
+        rows = [r for r in runs if r["fraction"] == f]
+        entry: dict[str, Any] = {"models": {}}
+        for m in MODELS:
+            ind = [r["independent"]["models"][m]["test"] for r in rows]
+            col = [r["collaborative"]["models"][m]["test"] for r in rows]
+            entry["models"][m] = {
+                "independent": round(statistics.mean(ind), 4),
+                "collaborative": round(statistics.mean(col), 4),
+                "gain": round(statistics.mean(col) - statistics.mean(ind), 4),
+                "gain_sd": round(statistics.stdev([c - i for c, i in zip(col, ind)]), 4)
+                if len(rows) > 1 else None}
+        ind_s = statistics.mean(r["independent"]["seconds"] for r in rows)
+        col_s = statistics.mean(r["collaborative"]["seconds"] for r in rows)
+        entry.update({"independent_s": round(ind_s, 1), "collaborative_s": round(col_s, 1),
+                      "time_ratio": round(col_s / ind_s, 3),
+                      "unimodal_mean_gain": round(statistics.mean(
+                          entry["models"][m]["gain"] for m in UNIMODAL), 4),
+                      "worst_gain": round(min(e["gain"] for e in entry["models"].values()), 4)})
+        table[str(f)] = entry
+    return table
+
+
+def print_table(table: dict[str, Any], seeds: int) -> None:
+    print(f"| labels | model | independent | collaborative | gain (sd over {seeds} seeds) |")
+    print("|---:|---|---:|---:|---:|")
+    for f, entry in table.items():
+        for m, e in entry["models"].items():
+            sd = f" ({e['gain_sd']:.3f})" if e["gain_sd"] is not None else ""
+            print(f"| {float(f):.0%} | {m} | {e['independent']:.3f} | {e['collaborative']:.3f} "
+                  f"| {e['gain'] * 100:+.1f}{sd} |")
+        print(f"| {float(f):.0%} | wall time (s) | {entry['independent_s']:.1f} | "
+              f"{entry['collaborative_s']:.1f} | x{entry['time_ratio']:.2f} |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    from training_lib.config.presets import load_preset
+
+    started = time.perf_counter()
+    settings = load_preset(PRESET).settings
+    update: dict[str, Any] = {}
+    if args.strategies is not None:
+        update["strategies"] = tuple(s for s in args.strategies.split(",") if s)
+    if args.threshold is not None:
+        update["confidence_threshold"] = args.threshold
+    if update:
+        settings = settings.model_copy(update={
+            "collaboration": settings.collaboration.model_copy(update=update)})
+    fractions = [float(f) for f in args.fractions.split(",")]
+    seeds = [int(s) for s in args.seeds.split(",")]
+    demo = demo_folder(args.data)
+    records = scan(demo)
+    print(f"data {demo}: {len(records)} files; strategies {list(settings.collaboration.strategies)}"
+          f", threshold {settings.collaboration.confidence_threshold}, rounds {args.rounds}",
+          flush=True)
+    runs = []
+    for f in fractions:
+        for seed in seeds:
+            masked = mask(demo, records, settings, f, seed)
+            datasets = load_datasets(masked, settings)
+            ind = independent(datasets, seed, args.steps_scale)
+            col = collaborative(datasets, masked, settings, seed, args.rounds, args.steps_scale)
+            run = {"fraction": f, "seed": seed, "independent": ind, "collaborative": col}
+            runs.append(run)
+            print(json.dumps({"fraction": f, "seed": seed,
+                              "epochs": {m: epochs_of(m, d.size("train"), args.steps_scale)
+                                         for m, d in datasets.items()},
+                              "train_rows": {m: d.size("train") for m, d in datasets.items()},
+                              "independent": {m: round(v["test"], 4)
+                                              for m, v in ind["models"].items()},
+                              "collaborative": {m: round(v["test"], 4)
+                                                for m, v in col["models"].items()},
+                              "seconds": [round(ind["seconds"], 1), round(col["seconds"], 1)],
+                              "share_seconds": col["share_seconds"],
+                              "shared": [brief(r.get("share")) for r in col["log"]["rounds"]
+                                         if r.get("share")],
+                              "consumed": col["log"]["rounds"][-1].get("consumed")},
+                             default=str), flush=True)
+    table = summarize(runs, fractions)
+    print()
+    print_table(table, len(seeds))
+    at10 = table.get("0.1")
+    goals = None if at10 is None else {
+        "unimodal_mean_gain": at10["unimodal_mean_gain"],
+        "gain_goal_met": at10["unimodal_mean_gain"] >= GOAL_GAIN,
+        "worst_gain": at10["worst_gain"], "no_loss_goal_met": at10["worst_gain"] >= -GOAL_MAX_LOSS,
+        "time_ratio": at10["time_ratio"], "time_goal_met": at10["time_ratio"] <= GOAL_TIME_RATIO}
+    print(json.dumps({"bench": "collab", "strategies": list(settings.collaboration.strategies),
+                      "confidence_threshold": settings.collaboration.confidence_threshold,
+                      "rounds": args.rounds, "seeds": seeds,
+                      "schedules": {m: {"steps": v[0], "batch_size": v[1], "learning_rate": v[2]}
+                                    for m, v in SCHEDULES.items()},
+                      "threads": args.threads, "cpu": platform.processor() or platform.machine(),
+                      "table": table, "goals_at_10pct": goals,
+                      "total_s": round(time.perf_counter() - started, 1)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,204 @@
+"""Incremental learning over three "nights" of new data, against naive fine-tuning and
+full retraining from scratch (in-process, CPU).
+
+Nights, built from the demo data (generated into a temp folder unless --data is given):
+- vision_service, new handwriting: digits by index block (base 0-899, nights 900-1199,
+  1200-1499, 1500-1796: different writers' blocks of scikit-learn's digits);
+- audio_service, new voices: base = 6 espeak-ng voices, one new voice a night;
+- causal_reasoning_engine, new text categories: base = 3 fortune categories, one new
+  category a night (the classifier's head grows).
+Each night: full = train from scratch on everything so far; naive = fine-tune the
+previous naive model on the new data only; ours = fine-tune our previous model on new
+data + an equal replay sample of old data, kept only if the forgetting guard accepts
+(training_lib.incremental: the same functions the pipeline's worker calls). Scores:
+accuracy on old-data and on new-data test rows. Goal for ours vs full: old within 1
+point, new within 2 points, at least 3x faster.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT)]
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+TMP = Path(tempfile.mkdtemp(prefix="bench-incr-"))
+os.environ.setdefault("TLIB_VAR_DIR", str(TMP / "var"))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from training_lib.config.schema import PresetModel  # noqa: E402
+from training_lib.data.dataset import Dataset  # noqa: E402
+from training_lib.incremental import finetune  # noqa: E402
+from training_lib.models.catalog import MODELS  # noqa: E402
+from training_lib.models.resolve import build_model  # noqa: E402
+
+EPOCHS_FULL = {"vision_service": 10, "audio_service": 20, "causal_reasoning_engine": 20}
+EPOCHS_TUNE = {"vision_service": 5, "audio_service": 8, "causal_reasoning_engine": 10}
+LR = 1e-3
+EPSILON = 0.01
+REPLAY = 1.0
+TUNE_LR_FACTOR = 1.0
+
+
+def night_of(model: str, record) -> int:
+    """0 = base data, 1..3 = the night a file arrives."""
+    if model == "vision_service":
+        index = int(re.search(r"(\d+)", Path(record.path).stem).group(1))
+        return 0 if index < 900 else 1 if index < 1200 else 2 if index < 1500 else 3
+    if model == "audio_service":
+        voice = Path(record.path).name.split("_")[0]
+        return {"en-us": 1, "en-us-nyc": 2, "zz": 3}.get(voice, 0)
+    return {"love": 1, "science": 2, "sports": 3}.get(record.label, 0)
+
+
+def load_all(data: Path) -> dict[str, tuple[Dataset, dict[str, int]]]:
+    from training_lib.data.catalog import Catalog
+    from training_lib.data.features import FeatureCache
+    from training_lib.data.loaders import LoadRequest, load_dataset
+    from training_lib.data.routing import route
+    from training_lib.data.scanner import scan_folder
+
+    settings = PresetModel(description="bench", target_models=tuple(EPOCHS_FULL), epochs=1)
+    with Catalog(TMP / "catalog.sqlite") as catalog:
+        records = scan_folder(data, catalog).records
+    routing = route(records, settings, {m: MODELS[m] for m in EPOCHS_FULL}, list(EPOCHS_FULL))
+    out = {}
+    for model, files in routing.manifests.items():
+        FeatureCache().build(data, files, settings.preprocessing)
+        dataset = load_dataset(MODELS[model].loader, LoadRequest(model, files, data, settings))
+        nights = {r.content_hash: night_of(model, r) for r in files}
+        out[model] = (dataset, nights)
+    return out
+
+
+def upto(dataset: Dataset, nights: dict[str, int], last: int) -> Dataset:
+    """The data available after night `last`, with the class list of what it contains."""
+    x, y, keys = {}, {}, {}
+    for split in ("train", "val", "test"):
+        index = np.asarray([i for i, k in enumerate(dataset.keys[split]) if nights[k] <= last])
+        part = dataset.subset(split, index)
+        x[split], y[split], keys[split] = part.x[split], part.y[split], part.keys[split]
+    present = sorted({dataset.classes[i] for s in y for i in y[s]})
+    remap = np.asarray([present.index(c) if c in present else -1 for c in dataset.classes])
+    y = {s: remap[v] for s, v in y.items()}
+    return Dataset(dataset.model, x, y, present, dataset.info, dataset.sources, keys)
+
+
+def fit(model: keras.Model, data: Dataset, epochs: int, seed: int) -> float:
+    keras.utils.set_random_seed(seed)
+    start = time.perf_counter()
+    model.fit(data.x["train"], data.y["train"], batch_size=32, epochs=epochs, verbose=0,
+              shuffle=True)
+    return time.perf_counter() - start
+
+
+def new_model(name: str, data: Dataset, seed: int, previous=None) -> keras.Model:
+    keras.utils.set_random_seed(seed)
+    model = build_model(MODELS[name], data, LR)
+    if previous is not None:
+        finetune.transfer_weights(previous[0], previous[1], model, data.classes)
+    return model
+
+
+def run_model(name: str, dataset: Dataset, nights: dict[str, int], seed: int) -> list[dict]:
+    base = upto(dataset, nights, 0)
+    first = new_model(name, base, seed)
+    fit(first, base, EPOCHS_FULL[name], seed)
+    naive = ours = (first, base.classes)
+    rows = []
+    for night in (1, 2, 3):
+        data = upto(dataset, nights, night)
+        old_keys = {k for k, n in nights.items() if n < night}
+        full = new_model(name, data, seed)
+        t_full = fit(full, data, EPOCHS_FULL[name], seed)
+        # naive: fine-tune on the new rows only
+        only_new, _ = finetune.replay_dataset(data, old_keys, 0.0, seed)
+        naive_model = new_model(name, data, seed, naive)
+        t_naive = fit(naive_model, only_new, EPOCHS_TUNE[name], seed)
+        # ours: new rows + as many old rows, then the forgetting guard
+        before = finetune.score_old_new("classification", ours[0], ours[1], data, old_keys)
+        replayed, counts = finetune.replay_dataset(data, old_keys, REPLAY, seed)
+        ours_model = new_model(name, data, seed, ours)
+        ours_model.optimizer.learning_rate.assign(LR * TUNE_LR_FACTOR)
+        t_ours = fit(ours_model, replayed, EPOCHS_TUNE[name], seed)
+        after = finetune.score_old_new("classification", ours_model, data.classes, data, old_keys)
+        accepted, reason = finetune.forgetting_guard(before, after, EPSILON)
+        if accepted:
+            ours = (ours_model, data.classes)
+        kept = finetune.score_old_new("classification", ours[0], ours[1], data, old_keys)
+        scores = {"full": finetune.score_old_new("classification", full, data.classes, data,
+                                                 old_keys),
+                  "naive": finetune.score_old_new("classification", naive_model, data.classes,
+                                                  data, old_keys),
+                  "ours": kept}
+        naive = (naive_model, data.classes)
+        rows.append({"model": name, "night": night, "seed": seed, "accepted": accepted,
+                     "reason": reason, **counts, "tuned_old": after.old, "tuned_new": after.new,
+                     **{f"{k}_old": v.old for k, v in scores.items()},
+                     **{f"{k}_new": v.new for k, v in scores.items()},
+                     "full_s": t_full, "naive_s": t_naive, "ours_s": t_ours})
+        print(f"{name} night {night} seed {seed}: old full {scores['full'].old:.3f} naive "
+              f"{scores['naive'].old:.3f} ours {kept.old:.3f} | new full {scores['full'].new:.3f}"
+              f" naive {scores['naive'].new:.3f} ours {kept.new:.3f} | fine-tuned before the guard:"
+              f" old {after.old:.3f} new {after.new:.3f} | time full {t_full:.1f}s ours "
+              f"{t_ours:.1f}s | guard: {'accepted' if accepted else 'REJECTED: ' + reason}",
+              flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", type=Path, default=None)
+    parser.add_argument("--seeds", default="0")
+    parser.add_argument("--models", default=",".join(EPOCHS_FULL))
+    parser.add_argument("--replay", type=float, default=REPLAY, help="old rows per new row")
+    parser.add_argument("--tune-lr", type=float, default=TUNE_LR_FACTOR,
+                        help="fine-tuning learning rate as a fraction of training's")
+    args = parser.parse_args()
+    globals().update(REPLAY=args.replay, TUNE_LR_FACTOR=args.tune_lr)
+    data = args.data
+    if data is None:
+        from training_lib.data.demo import make_demo_data
+
+        data = TMP / "demo"
+        make_demo_data(data)
+    loaded = load_all(data)
+    rows = []
+    for seed in [int(s) for s in args.seeds.split(",")]:
+        for name, (dataset, nights) in loaded.items():
+            if name not in args.models.split(","):
+                continue
+            rows.extend(run_model(name, dataset, nights, seed))
+    print(f"\n{'model':24} {'old: full naive ours':>22} {'new: full naive ours':>22} "
+          f"{'speedup':>8} {'accepted':>8}")
+    summary = {}
+    for name in sorted({r["model"] for r in rows}):
+        mine = [r for r in rows if r["model"] == name]
+        avg = {k: statistics.mean(r[k] for r in mine) for k in mine[0]
+               if k.endswith(("_old", "_new", "_s"))}
+        speed = avg["full_s"] / avg["ours_s"]
+        print(f"{name:24} {avg['full_old']:>8.3f} {avg['naive_old']:>6.3f} {avg['ours_old']:>6.3f}"
+              f" {avg['full_new']:>8.3f} {avg['naive_new']:>6.3f} {avg['ours_new']:>6.3f}"
+              f" {speed:>7.1f}x {sum(r['accepted'] for r in mine):>5}/{len(mine)}")
+        summary[name] = {"old_gap": round(avg["full_old"] - avg["ours_old"], 4),
+                         "new_gap": round(avg["full_new"] - avg["ours_new"], 4),
+                         "naive_old_gap": round(avg["full_old"] - avg["naive_old"], 4),
+                         "speedup": round(speed, 2)}
+    goals = {m: v["old_gap"] <= 0.01 and v["new_gap"] <= 0.02 and v["speedup"] >= 3
+             for m, v in summary.items()}
+    (TMP / "incremental_rows.json").write_text(json.dumps(rows, indent=1, default=str))
+    print(json.dumps({"bench": "incremental", "models": summary, "goals_met": goals,
+                      "rows": str(TMP / "incremental_rows.json")}))
+
+
+if __name__ == "__main__":
+    main()

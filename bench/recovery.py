@@ -1,0 +1,156 @@
+"""Recovery from killed trainings under the real scheduler (airflow standalone,
+LocalExecutor) on a stack of its own (spare ports, temporary store).
+
+One run of a logic-model preset (checkpoint every 7 steps, retry delay 2 s, training
+slowed to ~20 steps/s so kills land mid-epoch); the training process is SIGKILLed at
+several points, each in a new try. For every kill: work lost in steps (step at the kill
+minus the checkpoint the retry resumed from), and the time from the kill to the first
+step the retry completes, minus the retry delay (the resume overhead: failure detection,
+rescheduling, process start, imports, data load, restore).
+Goal: work lost <= one checkpoint interval (7 steps); overhead <= 10 s beyond the delay
+(the delay Airflow actually applied, with its exponential backoff, read from the task's
+tries: the overhead is kill-to-resumed minus the gap between the failed try's end and
+the next try's start).
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
+INTERVAL, RETRY_DELAY, KILL_AT = 7, 2.0, (23, 61, 102)
+PRESET = f"""description: recovery bench (logic model, checkpoints every {INTERVAL} steps)
+target_models: [logic_model]
+epochs: 6
+batch_size: 8
+checkpoint_interval: {INTERVAL}
+use_gpu: false
+retries: {len(KILL_AT) + 1}
+retry_delay_seconds: {RETRY_DELAY}
+"""
+
+
+def main() -> None:
+    root = Path(tempfile.mkdtemp(prefix="bench-recovery-"))
+    (root / "presets").mkdir()
+    (root / "presets" / "recovery_bench.yaml").write_text(PRESET)
+    (root / "dags").mkdir()
+    (root / "dags" / "recovery_bench.py").write_text(
+        "from tlib_airflow.dag_builder import build_preset_dag\n\n"
+        "dag = build_preset_dag(__file__)\n")
+    for key in [k for k in os.environ if k.startswith("AIRFLOW__")]:
+        del os.environ[key]
+    os.environ.update({"TLIB_VAR_DIR": str(root / "var"), "AIRFLOW_HOME": str(root / "var" / "airflow"),
+                       "TLIB_DAGS_DIR": str(root / "dags"), "TLIB_PRESETS_DIR": str(root / "presets"),
+                       "TLIB_AIRFLOW_PORT": "18180", "TLIB_MLFLOW_PORT": "15100",
+                       "TLIB_INJECT": "delay_per_step=0.05",
+                       "TLIB_INJECT_TRIES": ",".join(str(i) for i in range(1, 10))})
+    from tests.e2e.conftest import write_tiny_data  # real digits/records, small
+    from training_lib.pipeline.run import run_dir_for
+    from training_lib.stack import control
+    from training_lib.stack.airflow_api import AirflowApi
+    from training_lib.stack.processes import wait_until
+
+    data = write_tiny_data(root / "data", per_class=1, n_records=600)
+    assert control.up(timeout=300) == 0, "stack did not start"
+    rows = []
+    try:
+        api = AirflowApi()
+        assert wait_until(lambda: api.get_dag("recovery_bench") is not None, 120, 2, "dag")
+        api.unpause("recovery_bench")
+        run_id = api.trigger("recovery_bench", {"data_folder": str(data)})
+        folder = run_dir_for("recovery_bench", run_id) / "models" / "logic_model" / "round_1"
+        for kill_at in KILL_AT:
+            beat = _wait_beat(folder, lambda b: b.get("step", 0) >= kill_at, 600)
+            killed_step, killed_pid = beat["step"], beat["pid"]
+            os.kill(killed_pid, signal.SIGKILL)
+            killed = time.time()
+            resumed_beat = _wait_beat(folder, lambda b: b.get("pid") != killed_pid
+                                      and b.get("step", 0) > 0, 600)
+            resumed_at = time.time()
+            checkpoint = _resumed_from(folder, killed_pid)
+            rows.append({"kill_step": killed_step, "resumed_from": checkpoint,
+                         "lost_steps": killed_step - checkpoint if checkpoint is not None else None,
+                         "kill_to_resumed_s": round(resumed_at - killed, 1),
+                         "first_step_after": resumed_beat["step"]})
+            print(json.dumps(rows[-1]), flush=True)
+        state = _wait_run(api, run_id)
+        tries = api._request("GET", f"/api/v2/dags/recovery_bench/dagRuns/{run_id}/taskInstances/"
+                             "logic_model.train/tries")["task_instances"]
+        starts = {t["try_number"]: t["start_date"] for t in tries}
+        ends = {t["try_number"]: t["end_date"] for t in tries}
+        for k, row in enumerate(rows, start=1):  # kill k ended try k; try k+1 resumed
+            gap = _seconds(starts.get(k + 1)) - _seconds(ends.get(k))
+            row["retry_gap_s"] = round(gap, 1)  # Airflow: failure recorded -> next try starts
+            row["resume_s"] = round(row["kill_to_resumed_s"] - gap, 1)
+    finally:
+        control.down()
+    print(f"\n{'kill at':>8} {'resumed from':>13} {'lost steps':>11} {'kill->resumed':>14} "
+          f"{'retry gap':>10} {'rest':>6}")
+    for r in rows:
+        print(f"{r['kill_step']:>8} {r['resumed_from']:>13} {r['lost_steps']:>11} "
+              f"{r['kill_to_resumed_s']:>13.1f}s {r.get('retry_gap_s', 0):>9.1f}s "
+              f"{r.get('resume_s', 0):>5.1f}s")
+    print("retry gap: from the failed try's end to the next try's start (Airflow's retry delay"
+          " with exponential backoff, plus scheduling); rest: failure detection, task start,"
+          " worker process start, imports, data load, restore, first step")
+    worst_lost = max(r["lost_steps"] for r in rows)
+    worst_overhead = max(r["resume_s"] for r in rows)
+    print(f"run finished: {state}; retry delay {RETRY_DELAY}s, checkpoint interval {INTERVAL}")
+    print(json.dumps({"bench": "recovery", "kills": len(rows), "run_state": state,
+                      "max_lost_steps": worst_lost, "checkpoint_interval": INTERVAL,
+                      "max_overhead_s": worst_overhead,
+                      "goal_lost": worst_lost <= INTERVAL, "goal_overhead": worst_overhead <= 10}))
+
+
+def _seconds(stamp: str | None) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() if stamp else 0.0
+
+
+def _wait_beat(folder: Path, ok, timeout: float) -> dict:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            beat = json.loads((folder / "heartbeat.json").read_text())
+        except (OSError, ValueError):
+            beat = {}
+        if beat and ok(beat):
+            return beat
+        time.sleep(0.05)
+    raise SystemExit(f"timed out waiting for training progress in {folder}")
+
+
+def _resumed_from(folder: Path, killed_pid: int) -> int | None:
+    """The checkpoint step the try after the kill restored (its "resumed" event)."""
+    for _ in range(100):
+        for line in reversed((folder / "metrics.jsonl").read_text().splitlines()):
+            try:
+                item = json.loads(line)
+            except ValueError:
+                continue
+            if item.get("event") == "resumed":
+                return item["from_step"]
+        time.sleep(0.1)
+    return None
+
+
+def _wait_run(api, run_id: str) -> str:
+    deadline = time.time() + 900
+    while time.time() < deadline:
+        state = api.dag_run("recovery_bench", run_id)["state"]
+        if state in ("success", "failed"):
+            return state
+        time.sleep(2)
+    return "timeout"
+
+
+if __name__ == "__main__":
+    main()

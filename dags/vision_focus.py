@@ -1,0 +1,4 @@
+"""Airflow DAG of presets/vision_focus.yaml (written by `python -m training_lib presets sync`)."""
+from tlib_airflow.dag_builder import build_preset_dag
+
+dag = build_preset_dag(__file__)

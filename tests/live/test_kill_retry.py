@@ -1,0 +1,61 @@
+"""SIGKILL of the training process mid-epoch under the real scheduler (LocalExecutor):
+Airflow retries the task, the retry resumes from the checkpoint, and the final weights
+match an uninterrupted run; the fault is in the run store."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def _weights(dag_id: str, run_id: str) -> list[np.ndarray]:
+    import keras
+
+    from training_lib.pipeline.run import run_dir_for
+
+    path = run_dir_for(dag_id, run_id) / "models" / "logic_model" / "round_1" / "model.keras"
+    return keras.saving.load_model(path).get_weights()
+
+
+def test_sigkill_mid_epoch_is_retried_and_resumes_exactly(live_stack):
+    from training_lib.pipeline.run import run_dir_for
+    from training_lib.training.fault_log import read_faults
+
+    reference = live_stack.trigger("resume_logic")
+    assert live_stack.wait_run("resume_logic", reference) == "success"
+    ref = json.loads((run_dir_for("resume_logic", reference) / "models" / "logic_model" /
+                      "round_1" / "result.json").read_text())
+    per_epoch = ref["global_step"] // ref["epochs"]
+
+    run_id = live_stack.trigger("resume_logic")
+    heartbeat = run_dir_for("resume_logic", run_id) / "models" / "logic_model" / "round_1" / \
+        "heartbeat.json"
+    deadline, killed = time.time() + 300, None
+    while time.time() < deadline and killed is None:
+        try:
+            beat = json.loads(heartbeat.read_text())
+        except (OSError, ValueError):
+            beat = {}
+        if beat.get("step", 0) >= per_epoch + 3:  # inside the second epoch
+            os.kill(beat["pid"], signal.SIGKILL)
+            killed = beat["step"]
+        time.sleep(0.05)
+    assert killed, "training never reached the second epoch"
+    assert live_stack.wait_run("resume_logic", run_id) == "success"
+    train = live_stack.states("resume_logic", run_id)["logic_model.train"]
+    assert train["try_number"] == 2
+    result = json.loads((heartbeat.parent / "result.json").read_text())
+    assert result["try_number"] == 2 and result["resumed_from_step"] is not None
+    assert killed - 7 <= result["resumed_from_step"] <= killed
+    assert result["steps_run"] == ref["global_step"] - result["resumed_from_step"]
+    for a, b in zip(_weights("resume_logic", reference), _weights("resume_logic", run_id)):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    faults = [f for f in read_faults(run_dir_for("resume_logic", run_id))
+              if f.get("model") == "logic_model"]
+    assert faults and faults[0]["kind"] == "killed" and faults[0]["try"] == 1

@@ -1,0 +1,66 @@
+"""The SQLite catalog: versions, current view, fingerprint."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from training_lib.data.catalog import Catalog, default_catalog, fingerprint
+from training_lib.data.records import FileRecord
+from training_lib.data.scanner import scan_folder
+
+
+def _rec(path: str, content_hash: str) -> FileRecord:
+    return FileRecord(path, 1, 1, content_hash, "text", "plain")
+
+
+def test_fingerprint_depends_on_content_not_names_or_order() -> None:
+    a = [_rec("x.txt", "aa"), _rec("y.txt", "bb")]
+    renamed = [_rec("z/other.txt", "bb"), _rec("q.txt", "aa")]
+    assert fingerprint(a) == fingerprint(renamed)
+    assert fingerprint(a) != fingerprint([_rec("x.txt", "aa"), _rec("y.txt", "bc")])
+    assert len(fingerprint(a)) == 64
+
+
+def test_catalog_keeps_roots_apart_and_survives_reopen(data_root: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    shutil.copytree(data_root / "text", other / "text")
+    db = tmp_path / "c.sqlite"
+    with Catalog(db) as catalog:
+        scan_folder(data_root, catalog, workers=0)
+        scan_folder(other, catalog, workers=0)
+    with Catalog(db) as catalog:
+        mine = catalog.current(data_root)
+        theirs = catalog.current(other)
+    assert len(mine) == 11 and len(theirs) == 4
+    assert all(r.path.startswith("text/") for r in theirs)
+    assert mine[0].meta and isinstance(mine[0].flags, tuple)
+
+
+def test_current_round_trips_every_field(data_root: Path, tmp_path: Path) -> None:
+    with Catalog(tmp_path / "c.sqlite") as catalog:
+        report = scan_folder(data_root, catalog, workers=0)
+        assert catalog.current(data_root) == report.records
+
+
+def test_default_catalog_lives_in_the_store(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("TLIB_STORE_DIR", str(tmp_path / "store"))
+    catalog = default_catalog()
+    try:
+        assert catalog.db_path == tmp_path / "store" / "catalog.sqlite"
+        assert catalog.db_path.is_file()
+    finally:
+        catalog.close()
+
+
+def test_snapshot_agrees_with_the_rows_after_every_kind_of_change(data_root: Path, tmp_path: Path) -> None:
+    """current() reads a snapshot written with each changing scan; the rows are the truth."""
+    db = tmp_path / "c.sqlite"
+    with Catalog(db) as catalog:
+        scan_folder(data_root, catalog, workers=0)
+        (data_root / "text" / "news" / "0.txt").write_text("rewritten news of the day\n")
+        (data_root / "images" / "cats" / "cats_1.png").unlink()
+        shutil.copy(data_root / "text" / "poems" / "0.txt", data_root / "text" / "poems" / "9.txt")
+        scan_folder(data_root, catalog, workers=0)
+        scan_folder(data_root, catalog, workers=0)  # unchanged: no rows, no snapshot written
+        assert catalog.current(data_root) == catalog._current_rows(data_root)
+        assert [s["unchanged"] for s in catalog.scans(data_root)] == [0, 0, 1]

@@ -1,0 +1,118 @@
+"""Incremental learning pieces: old/new split by keys, replay, head growth, the
+forgetting guard, the short-circuit, and a rejected version keeping the champion."""
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from training_lib.data.dataset import Dataset
+from training_lib.incremental import finetune
+from training_lib.incremental.finetune import Score, forgetting_guard
+
+
+def _dataset(n_train: int = 40) -> Dataset:
+    rng = np.random.default_rng(0)
+    x = {s: rng.normal(size=(n, 4)).astype("float32") for s, n in
+         (("train", n_train), ("val", 5), ("test", 10))}
+    y = {s: (v[:, 0] > 0).astype("int32") for s, v in x.items()}
+    keys = {s: [f"{s}-{i}" for i in range(len(v))] for s, v in x.items()}
+    return Dataset("m", x, y, ["neg", "pos"], {}, [], keys)
+
+
+def test_replay_takes_all_new_rows_and_ratio_times_as_many_old():
+    data = _dataset()
+    old = {f"train-{i}" for i in range(30)}  # 30 old rows, 10 new
+    tuned, counts = finetune.replay_dataset(data, old, ratio=1.5, seed=1)
+    assert counts == {"new_train": 10, "replay": 15, "old_train": 30}
+    kept = tuned.keys["train"]
+    assert len(kept) == 25 and {f"train-{i}" for i in range(30, 40)} <= set(kept)
+    assert tuned.size("test") == 10  # evaluation splits untouched
+    again, _ = finetune.replay_dataset(data, old, ratio=1.5, seed=1)
+    assert again.keys["train"] == kept  # deterministic
+
+
+def test_missing_keys_are_a_clear_error():
+    data = _dataset()
+    data.keys = {}
+    with pytest.raises(ValueError, match="no sample keys"):
+        finetune.old_new_index(data, "train", set())
+
+
+def _classifier(n_classes: int) -> keras.Model:
+    inputs = keras.Input((4,))
+    hidden = keras.layers.Dense(3, name="hidden")(inputs)
+    return keras.Model(inputs, keras.layers.Dense(n_classes, name="head")(hidden))
+
+
+def test_weights_transfer_into_a_head_with_new_classes_by_name():
+    old, new = _classifier(2), _classifier(3)
+    notes = finetune.transfer_weights(old, ["cat", "dog"], new, ["bird", "cat", "dog"])
+    np.testing.assert_array_equal(new.get_layer("hidden").get_weights()[0],
+                                  old.get_layer("hidden").get_weights()[0])
+    w_old, b_old = old.get_layer("head").get_weights()
+    w_new, _ = new.get_layer("head").get_weights()
+    np.testing.assert_array_equal(w_new[:, 1], w_old[:, 0])  # cat
+    np.testing.assert_array_equal(w_new[:, 2], w_old[:, 1])  # dog
+    assert notes and "1 new class" in notes[0]
+
+
+@pytest.mark.parametrize(("before", "after", "accepted", "why"), [
+    (Score(0.90, 0.40, 50, 20), Score(0.895, 0.70, 50, 20), True, "new-data 0.4000 -> 0.7000"),
+    (Score(0.90, 0.40, 50, 20), Score(0.80, 0.95, 50, 20), False, "forgetting"),
+    (Score(0.90, 0.40, 50, 20), Score(0.89, 0.95, 50, 20), True, "epsilon 0.01"),  # drop == eps
+    (Score(0.90, 0.70, 50, 20), Score(0.90, 0.70, 50, 20), False, "did not improve"),
+    (Score(0.90, None, 50, 0), Score(0.91, None, 50, 0), False, "no new-data test rows"),
+])
+def test_forgetting_guard(before, after, accepted, why):
+    ok, reason = forgetting_guard(before, after, epsilon=0.01 + 1e-12)
+    assert ok is accepted and why in reason
+
+
+def test_scores_map_predictions_through_the_models_own_classes():
+    data = _dataset()
+    data.classes = ["neg", "pos"]
+    model = _classifier(2)
+    old = {f"test-{i}" for i in range(5)}
+    score = finetune.score_old_new("classification", model, ["neg", "pos"], data, old)
+    assert score.n_old == 5 and score.n_new == 5 and 0 <= score.old <= 1
+    flipped = finetune.score_old_new("classification", model, ["pos", "neg"], data, old)
+    assert flipped.old == pytest.approx(1 - score.old)  # same outputs, names swapped
+
+
+def test_nothing_new_short_circuits_with_a_clear_message(tmp_path):
+    from training_lib.incremental.snapshot import save_snapshot
+    from training_lib.incremental.step import detect_new_data
+    from training_lib.pipeline.run import start_run
+
+    first = start_run("incr_test", "run-1", "incremental_learning", {"data_folder": str(tmp_path)})
+    manifest = {"files": [{"content_hash": "aaa"}, {"content_hash": "bbb"}]}
+    first.write_json("routing.json", {"models": ["vision_service"]})
+    first.write_json("manifests/vision_service.json", manifest)
+    assert detect_new_data(first)["proceed"] is True  # first run: train everything
+    save_snapshot(first, ["aaa", "bbb"], [])
+    second = start_run("incr_test", "run-2", "incremental_learning", {"data_folder": str(tmp_path)})
+    second.write_json("routing.json", {"models": ["vision_service"]})
+    second.write_json("manifests/vision_service.json", manifest)
+    summary = detect_new_data(second)
+    assert summary["proceed"] is False
+    assert summary["message"].startswith("nothing new since run run-1")
+    manifest["files"].append({"content_hash": "ccc"})
+    third = start_run("incr_test", "run-3", "incremental_learning", {"data_folder": str(tmp_path)})
+    third.write_json("routing.json", {"models": ["vision_service"]})
+    third.write_json("manifests/vision_service.json", manifest)
+    assert detect_new_data(third)["models_with_new_data"] == ["vision_service"]
+
+
+def test_rejected_version_is_tagged_and_the_champion_stays():
+    from tests.training_lib.registry.test_promotion import _alias, _versions
+    from training_lib.registry import tracking
+    from training_lib.registry.promotion import _apply_guard, move_alias
+
+    name = _versions(2)
+    move_alias(name, "champion", "1", "first")
+    decision = _apply_guard(name, "2", {"champion_version": "1", "accepted": False,
+                                        "reason": "forgetting: old-data metric fell 0.9 -> 0.8"})
+    assert decision["tag"] == "rejected" and _alias(name, "champion") == "1"
+    version = tracking.client().get_model_version(name, "2")
+    assert version.tags["status"] == "rejected" and "forgetting" in version.tags["status_reason"]

@@ -1,0 +1,107 @@
+"""Preset schema: every shipped preset is valid; broken ones fail with precise messages."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from training_lib.config import list_presets, load_all, load_preset
+from training_lib.config.cron import cron_error
+from training_lib.errors import PresetError
+from training_lib.models.catalog import MODELS
+
+ROOT = Path(__file__).resolve().parents[2]
+ORIGINAL_NAMES = {
+    "quick_start", "comprehensive_training", "full_dataset_training", "vision_focus",
+    "audio_focus", "math_model_training", "logic_model_training", "real_math_model_training",
+    "real_logic_model_training", "concept_models_training", "environment_simulator_training",
+    "causal_reasoning_training", "adaptive_learning_training", "alpha_deep_model_training",
+    "collaborative_training", "code_model_training", "data_analysis_model_training",
+}
+
+
+def test_all_shipped_presets_are_valid_and_keep_original_names():
+    good, bad = load_all(ROOT / "presets")
+    assert bad == {}
+    assert ORIGINAL_NAMES | {"incremental_learning"} <= set(good)
+
+
+def test_defaults_merge_under_preset_and_nearest_wins():
+    preset = load_preset("real_math_model_training", ROOT / "presets")
+    s = preset.settings
+    assert s.epochs == 60  # its own value wins over the one it extends (15)
+    assert s.batch_size == 64  # inherited from math_model_training
+    assert s.validation_split == 0.15  # from _defaults.yaml
+    assert s.checkpoint.keep_last == 3  # nested defaults merged key by key
+
+
+def test_groups_expand_to_member_models():
+    assert load_preset("concept_models_training", ROOT / "presets").models == [
+        "environment_simulator", "adaptive_learning_controller", "alpha_deep_model"]
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ("description: x\ntarget_models: [vision_service, math_modle]\nepochs: 1\n",
+     "key 'target_models[1]': got 'math_modle' (str); expected a model name"),
+    ("description: x\ntarget_models: [math_model]\nepochs: ten\n",
+     "key 'epochs': got 'ten' (str); expected a valid integer"),
+    ("description: x\ntarget_models: [math_model]\nepochs: 2\ncheckpoint: {every_step: 3}\n",
+     "key 'checkpoint.every_step': unknown key (did you mean 'every_steps'?)"),
+    ("description: x\ntarget_models: [math_model]\nepochs: 2\nschedule: '61 * * * *'\n",
+     "minute field '61': 61 is outside 0-59"),
+    ("description: x\ntarget_models: [math_model]\nepochs: 2\nuse_gpu: 'yes'\n",
+     "key 'use_gpu': got 'yes' (str); expected a valid boolean"),
+    ("description: x\ntarget_models: [math_model]\n", "key 'epochs': missing"),
+    ("description: x\ntarget_models: [math_model]\nepochs: 2\nrounds: 3\n",
+     "key 'rounds': got 3 (int); expected 1 unless enable_collaborative_training is true"),
+    ("- a list\n", "top level must be a mapping"),
+    ("description: [unclosed\n", "invalid YAML"),
+])
+def test_schema_errors_name_file_key_value_and_expectation(tmp_path, body, expected):
+    path = _write(tmp_path, "bad", body)
+    with pytest.raises(PresetError) as info:
+        load_preset(path)
+    message = str(info.value)
+    assert message.startswith(str(path))
+    assert expected in message
+
+
+def test_unknown_custom_entry_point_is_a_preset_error(tmp_path):
+    path = _write(tmp_path, "custom", "description: x\nepochs: 1\ntarget_models: [mine]\n"
+                  "custom_models:\n  mine: {entry: 'json:no_such_function', consumes: [image]}\n")
+    with pytest.raises(PresetError, match="custom_models.mine.entry.*no_such_function"):
+        load_preset(path)
+
+
+def test_custom_entry_point_found_without_import(tmp_path):
+    path = _write(tmp_path, "custom", "description: x\nepochs: 1\ntarget_models: [mine]\n"
+                  "custom_models:\n  mine: {entry: 'json:dumps', consumes: [image]}\n")
+    assert load_preset(path).models == ["mine"]
+
+
+def test_extends_cycle_is_reported(tmp_path):
+    _write(tmp_path, "a", "extends: b\ndescription: x\n")
+    _write(tmp_path, "b", "extends: a\n")
+    with pytest.raises(PresetError, match="cycle a -> b -> a"):
+        load_preset(tmp_path / "a.yaml")
+
+
+@pytest.mark.parametrize(("expr", "ok"), [
+    ("0 2 * * *", True), ("*/15 9-17 * * mon-fri", True), ("@daily", True),
+    ("0 0 1 jan,jul *", True), ("0 2 * *", False), ("0 24 * * *", False), ("@sometimes", False),
+    ("5-1 * * * *", False), ("*/0 * * * *", False),
+])
+def test_cron_validation(expr, ok):
+    assert (cron_error(expr) is None) is ok
+
+
+def test_preset_catalog_names_match_models():
+    for name in list_presets(ROOT / "presets"):
+        for model in load_preset(name, ROOT / "presets").models:
+            assert model in MODELS

@@ -1,0 +1,66 @@
+"""`train --preset NAME [--data DIR]`: what the original's train_model.py promised.
+
+With the stack up (`make up`) the preset's DAG is triggered through the Airflow API
+and followed with progress; with no stack, or with --local, the DAG runs in this
+process with `dag.test()` (tasks one after another).
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("train", help="run a preset's DAG and follow it")
+    parser.add_argument("--preset", required=True, help="preset name (see `presets`)")
+    parser.add_argument("--data", default=None, help="data folder (overrides data_root)")
+    parser.add_argument("--epochs", type=int, default=None, help="epochs override")
+    parser.add_argument("--models", default=None, help="comma-separated subset of models")
+    parser.add_argument("--local", action="store_true", help="run in-process with dag.test()")
+    parser.add_argument("--timeout", type=float, default=7200, help="seconds to follow the run")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from training_lib.config import load_preset
+    from training_lib.stack import control
+    from training_lib.stack.summary import summary_lines
+
+    load_preset(args.preset)  # a broken or unknown preset fails here, with its message
+    conf = {"data_folder": args.data, "epochs": args.epochs,
+            "models": [m.strip() for m in args.models.split(",")] if args.models else None}
+    conf = {k: v for k, v in conf.items() if v is not None}
+    start = time.monotonic()
+    stack_up = not args.local and control.airflow_healthy()
+    if stack_up:
+        run_id, state = _run_on_stack(args.preset, conf, args.timeout)
+    else:
+        if not args.local:
+            print("no Airflow stack is up (`make up` starts one): running in-process with "
+                  "dag.test(), tasks one after another")
+        from tlib_airflow.local_run import run_in_process
+
+        run_id, state = run_in_process(args.preset, conf)
+    print("\n".join(summary_lines(args.preset, run_id, stack_up=stack_up, state=state,
+                                  seconds=time.monotonic() - start)))
+    return 0 if state == "success" else 1
+
+
+def _run_on_stack(dag_id: str, conf: dict, timeout: float) -> tuple[str, str]:
+    from training_lib.errors import TrainingLibError
+    from training_lib.stack.airflow_api import AirflowApi
+    from training_lib.stack.follow import follow
+    from training_lib.stack.processes import wait_until
+
+    api = AirflowApi()
+    print(f"waiting for the DAG processor to load {dag_id} ...", flush=True)
+    if not wait_until(lambda: api.get_dag(dag_id) is not None, 120, interval=3, what=dag_id):
+        errors = [e for e in api.import_errors() if dag_id in e.get("filename", "")]
+        raise TrainingLibError(f"Airflow has not loaded DAG {dag_id!r}"
+                               + (f": {errors[0].get('stack_trace', '')[-800:]}" if errors else ""))
+    api.unpause(dag_id)
+    run_id = api.trigger(dag_id, conf)
+    print(f"triggered {dag_id} run {run_id}", flush=True)
+    state = follow(lambda: api.dag_run(dag_id, run_id), lambda: api.task_instances(dag_id, run_id),
+                   dag_id, run_id, timeout=timeout)
+    return run_id, state

@@ -1,0 +1,163 @@
+"""A student's next round: its own data plus what its peers taught it.
+
+`apply_knowledge` turns a student's `Dataset` and its `StudentKnowledge` into the
+dataset the round fits on:
+
+- a knowledge row whose input is one of the student's own training rows (the
+  item is labeled in its modality) adds the distillation target to that row;
+- any other row (the item is unlabeled in its modality) is appended, with the
+  co-training soft target (if confident) and the distillation target;
+
+targets become the (n, 2C) layout of `CollaborativeLoss`, and the model is
+compiled with it. `epochs_for` keeps the round's optimizer steps those of the
+model's own rows (`collaboration.same_steps`). The test split and the dataset the
+worker evaluates are left alone: the round is judged on the same real labels as an
+independent one.
+`restore_compile` puts the model's own loss back before it is saved.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import weakref
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from training_lib.collab import knowledge as store
+from training_lib.collab.pairs import row_digest
+from training_lib.collab.strategies import shared_text
+from training_lib.collab.strategies.distillation import (CollaborativeLoss, HardTargetAccuracy,
+                                                         one_hot, stack_targets)
+from training_lib.config.schema import Collaboration
+from training_lib.data.dataset import Dataset, num_rows
+
+if TYPE_CHECKING:
+    from training_lib.pipeline.run import RunContext
+
+log = logging.getLogger(__name__)
+_ORIGINAL_COMPILE: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
+
+
+def consume_knowledge(ctx: "RunContext", model_name: str, round_index: int, model: Any,
+                      dataset: Dataset) -> Dataset:
+    """The worker's hook for round k > 1: knowledge of round k-1 -> the dataset to fit."""
+    cfg = ctx.settings.collaboration
+    folder = store.round_dir(ctx.run_dir, round_index - 1)
+    student = store.read_student(folder, model_name) \
+        if {"cotraining", "distillation"} & set(cfg.strategies) else None
+    tables = store.read_shared_text(folder) if "shared_text" in cfg.strategies else {}
+    out, stats = apply_knowledge(model, dataset, student, tables, cfg)
+    stats["knowledge"] = str(folder)
+    ctx.write_json(f"models/{model_name}/round_{round_index}/collaboration.json", stats)
+    log.info("%s round %d: %s", model_name, round_index, stats)
+    return out
+
+
+def apply_knowledge(model: Any, dataset: Dataset, student: store.StudentKnowledge | None,
+                    tables: dict[int, np.ndarray], cfg: Collaboration) -> tuple[Dataset, dict]:
+    """(dataset to fit on, stats). Returns `dataset` itself when there is nothing to add."""
+    stats: dict[str, Any] = {"shared_text_layers": shared_text.apply_tables(model, tables)
+                             if tables else []}
+    reason = _unusable(model, dataset, student)
+    if reason:
+        stats["targets"] = reason
+        return dataset, stats
+    assert student is not None
+    n_cls = len(dataset.classes or [])
+    x_train, y_train = dataset.x["train"], np.asarray(dataset.y["train"])
+    index = {row_digest(x_train, j): j for j in range(num_rows(x_train))}
+    soft_own = np.zeros((len(y_train), n_cls), np.float32)
+    extra, extra_hard = [], []
+    matched = distilled_own = 0
+    for r in range(len(student)):
+        j = index.get(row_digest(student.x, r))
+        if j is not None:  # labeled in this modality: the label stays, peers add KL
+            matched += 1
+            if student.distill[r].any():
+                soft_own[j] = student.distill[r]
+                distilled_own += 1
+            continue
+        hard = student.cotrain[r] * cfg.cotraining_weight if student.confident[r] else \
+            np.zeros(n_cls, np.float32)
+        if hard.any() or student.distill[r].any():
+            extra.append(r)
+            extra_hard.append(hard)
+    if not extra and not distilled_own:
+        stats["targets"] = (f"none: all {matched} items are labeled rows of this model already "
+                            "and there are no distillation targets")
+        return dataset, stats
+    picked = np.asarray(extra, np.int64)
+    x_extra = ({k: v[picked] for k, v in student.x.items()} if isinstance(student.x, dict)
+               else student.x[picked])
+    hard = np.concatenate([one_hot(y_train, n_cls),
+                           np.asarray(extra_hard, np.float32).reshape(-1, n_cls)])
+    soft = np.concatenate([soft_own, student.distill[picked].reshape(-1, n_cls)])
+    y = {"train": stack_targets(hard, soft)}
+    if dataset.size("val"):
+        y_val = np.asarray(dataset.y["val"])
+        y["val"] = stack_targets(one_hot(y_val, n_cls), np.zeros((len(y_val), n_cls), np.float32))
+    x = {"train": _concat(x_train, x_extra), "val": dataset.x.get("val"),
+         "test": dataset.x.get("test")}
+    out = dataclasses.replace(dataset, x=x, y={**dataset.y, **y})
+    if getattr(out, "keys", None) and "train" in out.keys:  # sample keys: one per row
+        out = dataclasses.replace(out, keys={**out.keys, "train": list(out.keys["train"])
+                                             + [str(k) for k in student.keys[picked]]})
+    compile_collaborative(model, n_cls, cfg)
+    stats.update({"knowledge_rows": len(student), "own_rows": int(len(y_train)),
+                  "matched_own_rows": matched, "distilled_own_rows": distilled_own,
+                  "added_rows": int(len(picked)),
+                  "added_pseudo_labeled": int(sum(h.any() for h in extra_hard)),
+                  "train_rows": int(len(hard))})
+    return out, stats
+
+
+def epochs_for(epochs: int, own_rows: int, train_rows: int, batch_size: int,
+               cfg: Collaboration) -> int:
+    """The round's epochs over `train_rows`: with `same_steps`, as many optimizer steps
+    as `epochs` over the model's own rows take (collaboration then costs no extra
+    training steps; the added rows replace repeats of the own ones)."""
+    if not cfg.same_steps or train_rows <= own_rows:
+        return epochs
+    own_steps = -(-own_rows // batch_size)
+    steps = -(-train_rows // batch_size)
+    return max(1, round(epochs * own_steps / steps))
+
+
+def _unusable(model: Any, dataset: Dataset, student: store.StudentKnowledge | None) -> str:
+    if student is None or len(student) == 0:
+        return "none: no knowledge for this model"
+    if dataset.classes is None or list(dataset.classes) != list(student.classes):
+        return (f"skipped: knowledge is for classes {student.classes}, the dataset has "
+                f"{dataset.classes}")
+    y = np.asarray(dataset.y["train"])
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+        return f"skipped: training targets of shape {y.shape} are not class indices"
+    if not getattr(getattr(model, "loss", None), "from_logits", False):
+        return "skipped: the model is not a classifier compiled on logits"
+    return ""
+
+
+def _concat(a: Any, b: Any) -> Any:
+    if isinstance(a, dict):
+        return {k: np.concatenate([a[k], np.asarray(b[k], a[k].dtype)]) for k in a}
+    return np.concatenate([a, np.asarray(b, a.dtype)])
+
+
+def compile_collaborative(model: Any, n_classes: int, cfg: Collaboration) -> None:
+    """Compile for (n, 2C) targets with a fresh optimizer of the same kind and settings;
+    the original compile config is kept for `restore_compile`."""
+    _ORIGINAL_COMPILE.setdefault(model, model.get_compile_config())
+    optimizer = type(model.optimizer).from_config(model.optimizer.get_config())
+    model.compile(optimizer=optimizer,
+                  loss=CollaborativeLoss(n_classes, cfg.temperature, cfg.distillation_weight),
+                  metrics=[HardTargetAccuracy(n_classes)])
+
+
+def restore_compile(model: Any) -> bool:
+    """Recompile with the model's own loss and metrics (True if it had been changed)."""
+    original = _ORIGINAL_COMPILE.pop(model, None)
+    if original is None:
+        return False
+    model.compile_from_config(original)
+    return True

@@ -1,0 +1,1 @@
+"""The knowledge-sharing strategies: each computes targets or weights from arrays."""

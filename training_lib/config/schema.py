@@ -1,0 +1,227 @@
+"""The preset schema: every key a preset may set, its type, range and default.
+
+Models are frozen pydantic models that forbid unknown keys. `presets.py` turns
+pydantic's errors into messages that name the file, key path, value and what
+was expected.
+"""
+from __future__ import annotations
+
+import ast
+import importlib.util
+from typing import Literal
+
+from pydantic import (BaseModel, ConfigDict, Field, ValidationInfo, field_validator,
+                      model_validator)
+
+from training_lib.config.anomalies import AnomalyConfig
+from training_lib.config.cron import cron_error
+from training_lib.models import catalog
+
+DATA_TYPES = ("image", "audio", "video", "text", "json", "tabular", "document", "archive",
+              "code", "unknown")
+DataType = Literal["image", "audio", "video", "text", "json", "tabular", "document", "archive",
+                   "code", "unknown"]
+ModelTask = Literal["classification", "regression", "seq2seq", "autoencoder"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class DatasetSelector(_Strict):
+    """Which files of the data root a preset uses."""
+
+    path: str = Field(".", description="folder relative to the data root")
+    include: tuple[str, ...] = Field(("**/*",), description="glob patterns to keep")
+    exclude: tuple[str, ...] = Field((), description="glob patterns to drop")
+    types: tuple[DataType, ...] | None = Field(None, description="keep only these file types")
+
+
+class CheckpointConfig(_Strict):
+    every_steps: int | None = Field(None, ge=1, description="defaults to checkpoint_interval")
+    every_seconds: float | None = Field(None, gt=0)
+    at_epoch_end: bool = True
+    keep_last: int = Field(3, ge=1)
+    keep_best: bool = True
+    monitor: str = "val_loss"
+
+
+class Preprocessing(_Strict):
+    image_size: int = Field(32, ge=8, le=512)
+    audio_sample_rate: int = Field(16000, ge=4000, le=96000)
+    audio_clip_seconds: float = Field(1.0, gt=0, le=60)
+    text_max_length: int = Field(128, ge=8, le=4096)
+
+
+class Promotion(_Strict):
+    """When a new version becomes the champion (see registry/promotion.py)."""
+
+    margin: float = Field(0.005, ge=0, description="needed improvement over the champion")
+    min_metric: float = Field(0.0, description="absolute floor of the test metric")
+    min_lift: float = Field(0.0, description="floor of test metric minus trivial baseline")
+
+
+class Incremental(_Strict):
+    """Incremental learning from the champion (see training_lib/incremental/)."""
+
+    replay_ratio: float = Field(1.0, ge=0, le=20, description="old rows per new row replayed")
+    forgetting_epsilon: float = Field(0.01, ge=0, le=1, description="allowed old-data drop")
+    trigger_on_new_data: bool = Field(True, description="also run when a scan catalogs data")
+
+
+class ModelOverrides(_Strict):
+    """Per-model settings; unset keys fall back to the preset's."""
+
+    epochs: int | None = Field(None, ge=1)
+    batch_size: int | None = Field(None, ge=1)
+    learning_rate: float | None = Field(None, gt=0)
+    urgency: int | None = Field(None, ge=0, le=10)
+    target_column: str | None = None
+
+
+STRATEGIES = ("cotraining", "distillation", "shared_text")
+Strategy = Literal["cotraining", "distillation", "shared_text"]
+
+
+class Collaboration(_Strict):
+    """Knowledge shared between rounds (training_lib/collab); used when
+    `enable_collaborative_training` is true. Defaults are what bench/collab.py measured."""
+
+    strategies: tuple[Strategy, ...] = Field(("cotraining",), description="run between rounds")
+    confidence_threshold: float = Field(0.5, ge=0, le=1, description="co-training: teachers' "
+                                        "mean top probability a pseudo-label needs")
+    cotraining_weight: float = Field(1.0, gt=0, le=10, description="loss weight of a "
+                                     "pseudo-labeled row relative to a labeled one")
+    distillation_weight: float = Field(0.5, gt=0, le=10, description="weight of the KL term")
+    temperature: float = Field(2.0, gt=0, le=20, description="softening of distillation outputs")
+    same_steps: bool = Field(True, description="a round that adds rows runs fewer epochs: the "
+                             "optimizer steps its model's own rows would take")
+
+    @field_validator("strategies")
+    @classmethod
+    def _unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"each of {', '.join(STRATEGIES)} at most once")
+        return value
+
+
+class CustomModel(_Strict):
+    """A user's own model: `entry` is "module:function" returning a Keras model."""
+
+    entry: str
+    consumes: tuple[str, ...]
+    task: ModelTask = "classification"
+    metric: str = "accuracy"
+
+    @field_validator("entry")
+    @classmethod
+    def _entry_resolves(cls, value: str) -> str:
+        problem = entry_point_error(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+class PresetModel(_Strict):
+    description: str = Field(min_length=1)
+    data_root: str = "data/demo"
+    datasets: tuple[DatasetSelector, ...] = (DatasetSelector(),)
+    custom_models: dict[str, CustomModel] = Field(default_factory=dict)
+    target_models: tuple[str, ...] | Literal["auto"]
+    models: dict[str, ModelOverrides] = Field(default_factory=dict)
+    epochs: int = Field(ge=1, le=10000)
+    batch_size: int = Field(32, ge=1, le=65536)
+    learning_rate: float = Field(1e-3, gt=0, le=10)
+    validation_split: float = Field(0.15, ge=0, lt=1)
+    test_split: float = Field(0.15, gt=0, lt=1)
+    max_samples_per_model: int | None = Field(None, ge=10)
+    checkpoint_interval: int = Field(50, ge=1, description="training steps between checkpoints")
+    checkpoint: CheckpointConfig = CheckpointConfig()
+    use_gpu: bool = True
+    distributed_training: bool = False
+    mixed_precision: bool = False
+    enable_collaborative_training: bool = False
+    rounds: int = Field(1, ge=1, le=100)
+    collaboration: Collaboration = Collaboration()
+    schedule: str | None = None
+    retries: int = Field(3, ge=0, le=20)
+    retry_delay_seconds: float = Field(10, ge=0)
+    resource_wait_timeout_seconds: float = Field(3600, gt=0)
+    stall_timeout_seconds: float = Field(300, gt=0, description="no step for this long: fail")
+    execution_timeout_minutes: float | None = Field(None, gt=0)
+    min_disk_space_gb: float = Field(1.0, ge=0, description="below this a node is unhealthy")
+    auto_pause_on_low_disk: bool = Field(False, description="checkpoint and wait, not fail")
+    deterministic: bool = Field(False, description="deterministic ops (exact resume on CPU)")
+    urgency: int = Field(5, ge=0, le=10)
+    quality_floor: float = Field(0.5, ge=0, le=1)
+    preprocessing: Preprocessing = Preprocessing()
+    promotion: Promotion = Promotion()
+    anomalies: AnomalyConfig = AnomalyConfig()
+    incremental: Incremental | None = None
+    seed: int = 1234
+    tags: tuple[str, ...] = ()
+
+    @field_validator("target_models", "models")
+    @classmethod
+    def _known_models(cls, value: object, info: ValidationInfo) -> object:
+        if value == "auto":
+            return value
+        known = set(catalog.known_names()) | set(info.data.get("custom_models") or {})
+        for i, name in enumerate(value):  # type: ignore[arg-type]
+            if name not in known:
+                raise _KeyedError((info.field_name, i if isinstance(value, tuple) else name),
+                                  name, f"a model name: one of {', '.join(sorted(known))}")
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            problem = cron_error(value)
+            if problem:
+                raise ValueError(f"a cron expression or @macro ({problem})")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "PresetModel":
+        clash = set(self.custom_models) & set(catalog.known_names())
+        if clash:
+            name = sorted(clash)[0]
+            raise _KeyedError(("custom_models", name), name, "a name no built-in model uses")
+        if self.rounds > 1 and not self.enable_collaborative_training:
+            raise _KeyedError(("rounds",), self.rounds,
+                              "1 unless enable_collaborative_training is true")
+        return self
+
+
+class _KeyedError(ValueError):
+    """A cross-field error that knows its own key path (pydantic would report the root)."""
+
+    def __init__(self, loc: tuple, value: object, expected: str) -> None:
+        super().__init__(expected)
+        self.loc = loc
+        self.value = value
+        self.expected = expected
+
+
+def entry_point_error(entry: str) -> str | None:
+    """Check "module:function" without importing the module (parse time must stay cheap)."""
+    module, sep, function = entry.partition(":")
+    if not sep or not module or not function.isidentifier():
+        return "an entry point written 'module:function'"
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError) as e:
+        return f"an importable module (importing {module!r} failed: {e})"
+    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+        return f"an importable Python module named {module!r}"
+    try:
+        with open(spec.origin, encoding="utf-8") as fh:
+            tree = ast.parse(fh.read(), filename=spec.origin)
+    except (OSError, SyntaxError) as e:
+        return f"a readable module {module!r} ({e})"
+    defined = {node.name for node in tree.body
+               if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    if function not in defined:
+        return f"a function {function!r} defined in {spec.origin}"
+    return None

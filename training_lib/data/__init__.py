@@ -1,0 +1,1 @@
+"""Data: scanning, type detection, quality, catalog, validation, routing, features."""

@@ -1,0 +1,125 @@
+"""The catalog's unit (`FileRecord`) and the JSON record formats models consume.
+
+A JSON/JSONL file holds records in one of the original project's formats; the
+scanner stores the format it found in `FileRecord.meta["record_format"]`, and
+routing sends the file to the models that consume "records:<format>".
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One version of one file of a data root, as the catalog stores it."""
+
+    path: str  # relative to the data root, POSIX separators
+    size: int
+    mtime_ns: int
+    content_hash: str  # sha256 hex of the bytes
+    type: str  # image | audio | video | text | json | tabular | document | archive | code | unknown
+    format: str  # png, jpeg, wav, flac, json, jsonl, csv, pdf, docx, python, ...
+    label: str | None = None
+    split: str = "train"
+    score: float = 1.0  # quality in [0, 1]
+    flags: tuple[str, ...] = ()  # machine-readable reasons: "truncated", "duplicate", ...
+    meta: dict[str, Any] = field(default_factory=dict)  # width/height/duration/encoding/...
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["flags"] = list(self.flags)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "FileRecord":
+        return cls(**{**data, "flags": tuple(data.get("flags", ()))})
+
+
+# record format -> the keys a record must have (values checked by `record_format`)
+RECORD_FORMATS: dict[str, tuple[str, ...]] = {
+    "arithmetic": ("problem", "answer"),
+    "proposition": ("proposition", "answer"),
+    "environment": ("state_before", "action", "state_after"),
+    "strategy": ("context", "strategy"),
+    "features": ("features",),
+    # a multimodal sample: relative paths of an image, an audio clip and a caption text
+    "pairs": ("image", "audio", "text"),
+}
+
+
+def record_format(record: object) -> str | None:
+    """The format a decoded JSON record matches, or None."""
+    if not isinstance(record, dict):
+        return None
+    for name, keys in RECORD_FORMATS.items():
+        if all(key in record for key in keys):
+            return name
+    return None
+
+
+def records_in(doc: Any) -> list[Any]:
+    """The records a decoded JSON document holds (a JSONL file's are its lines).
+
+    A list holds its items; a dict that is itself a record holds itself; a dict with
+    one list of records under a key (`{"records": [...]}`) holds that list; any other
+    dict is a single record that matches no format.
+    """
+    if isinstance(doc, list):
+        return doc
+    if isinstance(doc, dict):
+        if record_format(doc) is not None:
+            return [doc]
+        lists = [v for v in doc.values() if isinstance(v, list) and v and isinstance(v[0], dict)]
+        if len(lists) == 1:
+            return lists[0]
+    return [doc]
+
+
+def split_of(key: str | bytes, fractions: tuple[float, float] = (0.15, 0.15)) -> str:
+    """Deterministic split from a content key: stable across rescans and machines.
+
+    `fractions` are (validation, test). The hash is uniform, so each class gets
+    its share in expectation (stratified in expectation; `stratified_splits`
+    makes it exact for small classes).
+    """
+    digest = hashlib.sha256(key if isinstance(key, bytes) else key.encode()).digest()
+    u = int.from_bytes(digest[:8], "big") / 2**64
+    val, test = fractions
+    if u < test:
+        return "test"
+    if u < test + val:
+        return "val"
+    return "train"
+
+
+def stratified_splits(items: Iterable[tuple[str, str | None]],
+                      fractions: tuple[float, float] = (0.15, 0.15)) -> dict[str, str]:
+    """Exactly stratified, deterministic splits: {key: split} for (key, label) pairs.
+
+    Within each label the keys are ordered by their hash and the first share goes
+    to test, the next to validation. Adding a file moves at most the files next to
+    it in hash order, and the same inputs always give the same answer.
+    """
+    by_label: dict[str | None, list[str]] = {}
+    for key, label in items:
+        by_label.setdefault(label, []).append(key)
+    out: dict[str, str] = {}
+    val, test = fractions
+    for keys in by_label.values():
+        keys.sort(key=lambda k: hashlib.sha256(k.encode()).hexdigest())
+        n = len(keys)
+        n_test = round(n * test) if n >= 3 else 0
+        n_val = round(n * val) if n >= 3 else 0
+        for i, key in enumerate(keys):
+            out[key] = "test" if i < n_test else "val" if i < n_test + n_val else "train"
+    return out
+
+
+def canonical_key(record: Any) -> str:
+    """A stable key for one JSON record (used for record-level splits and dedup)."""
+    return hashlib.sha256(json.dumps(record, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

@@ -1,0 +1,121 @@
+"""Fine-tuning from the champion: old/new split by sample keys, replay of old data,
+weight transfer into a model whose class list grew, before/after evaluation.
+
+Pure functions over `Dataset`s and Keras models, so the worker and bench/incremental.py
+run the same code.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from training_lib.data.dataset import Dataset
+from training_lib.training.evaluation import r2
+
+
+def old_new_index(dataset: Dataset, split: str, old_keys: set[str]) -> tuple[np.ndarray, np.ndarray]:
+    keys = dataset.keys.get(split)
+    if keys is None or len(keys) != dataset.size(split):
+        raise ValueError(f"{dataset.model}: no sample keys for split {split!r}; incremental "
+                         "learning needs a loader that records them")
+    old = np.asarray([i for i, k in enumerate(keys) if k in old_keys], dtype=np.int64)
+    new = np.asarray([i for i, k in enumerate(keys) if k not in old_keys], dtype=np.int64)
+    return old, new
+
+
+def replay_dataset(dataset: Dataset, old_keys: set[str], ratio: float, seed: int) -> tuple[Dataset, dict]:
+    """Training rows = every new row + `ratio` x as many old rows drawn at random."""
+    old, new = old_new_index(dataset, "train", old_keys)
+    n_replay = min(len(old), int(round(ratio * len(new))))
+    replay = np.random.default_rng(seed).choice(old, size=n_replay, replace=False) if n_replay else \
+        np.asarray([], dtype=np.int64)
+    index = np.sort(np.concatenate([new, replay]).astype(np.int64))
+    return dataset.subset("train", index), {"new_train": int(len(new)), "replay": int(n_replay),
+                                            "old_train": int(len(old))}
+
+
+def transfer_weights(source: Any, source_classes: list[str] | None, target: Any,
+                     target_classes: list[str] | None) -> list[str]:
+    """Copy the source model's weights into target, layer by layer in order. A layer whose
+    last axis is the class list (the head) is copied column by column by class name, so
+    a model trained on fewer classes seeds one with new classes. Returns notes."""
+    notes = []
+    src_layers = [l for l in source.layers if l.weights]
+    dst_layers = [l for l in target.layers if l.weights]
+    if len(src_layers) != len(dst_layers):
+        raise ValueError(f"champion has {len(src_layers)} weighted layers, the new model "
+                         f"{len(dst_layers)}: architectures differ")
+    for src, dst in zip(src_layers, dst_layers):
+        values = []
+        for s, d in zip(src.get_weights(), dst.get_weights()):
+            if s.shape == d.shape:
+                values.append(s)
+            elif (source_classes and target_classes and s.shape[:-1] == d.shape[:-1]
+                  and s.shape[-1] == len(source_classes) and d.shape[-1] == len(target_classes)):
+                merged = d.copy()
+                for i, name in enumerate(source_classes):
+                    if name in target_classes:
+                        merged[..., target_classes.index(name)] = s[..., i]
+                values.append(merged)
+                notes.append(f"{dst.name}: {len(target_classes) - len(source_classes)} new "
+                             "class(es) start from fresh weights")
+            else:
+                raise ValueError(f"layer {dst.name}: weight shape {s.shape} vs {d.shape}")
+        dst.set_weights(values)
+    return notes
+
+
+@dataclass(frozen=True)
+class Score:
+    old: float | None
+    new: float | None
+    n_old: int
+    n_new: int
+
+
+def score_old_new(task: str, model: Any, model_classes: list[str] | None, dataset: Dataset,
+                  old_keys: set[str]) -> Score:
+    """The model's test metric on old-data and on new-data test rows, mapping its
+    predictions through its own class list (it may know fewer classes)."""
+    old, new = old_new_index(dataset, "test", old_keys)
+    return Score(_metric(task, model, model_classes, dataset, old),
+                 _metric(task, model, model_classes, dataset, new), len(old), len(new))
+
+
+def _metric(task: str, model: Any, model_classes: list[str] | None, dataset: Dataset,
+            index: np.ndarray) -> float | None:
+    if len(index) == 0:
+        return None
+    x, y = dataset.take("test", index)
+    predicted = np.asarray(model.predict(x, batch_size=256, verbose=0))
+    if task == "classification":
+        names = model_classes or dataset.classes
+        guess = [names[i] for i in predicted.argmax(-1)]
+        truth = [dataset.classes[i] for i in y]
+        return float(np.mean([g == t for g, t in zip(guess, truth)]))
+    if task == "seq2seq":
+        return float(np.mean(np.all(predicted.argmax(-1) == y, axis=-1)))
+    return r2(y, predicted)
+
+
+def forgetting_guard(before: Score, after: Score, epsilon: float) -> tuple[bool, str]:
+    """Promote only if the new-data metric improves and the old-data metric drops by at
+    most epsilon."""
+    if after.new is None:
+        return False, "no new-data test rows to judge the fine-tuned model on"
+    new_before = before.new if before.new is not None else float("-inf")
+    if after.new <= new_before:
+        return False, (f"new-data metric did not improve ({_f(before.new)} -> {_f(after.new)} "
+                       f"on {after.n_new} rows)")
+    if before.old is not None and after.old is not None and before.old - after.old > epsilon:
+        return False, (f"forgetting: old-data metric fell {_f(before.old)} -> {_f(after.old)} "
+                       f"(drop {before.old - after.old:.4f} > epsilon {epsilon}) on "
+                       f"{after.n_old} rows")
+    return True, (f"new-data {_f(before.new)} -> {_f(after.new)}, old-data {_f(before.old)} -> "
+                  f"{_f(after.old)} (epsilon {epsilon})")
+
+
+def _f(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"

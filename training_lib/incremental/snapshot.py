@@ -1,0 +1,54 @@
+"""What the last successful run of a preset saw: its files and each model's sample keys.
+
+`<store>/snapshots/<dag_id>.json` is written when a run ends well; the next run diffs
+the catalog against it (new or changed files) and each model tells its old samples
+from its new ones by their keys (the content hash of a file, or of a JSON record).
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from training_lib import settings
+from training_lib.pipeline.run import RunContext
+
+
+def snapshot_path(dag_id: str) -> Path:
+    return settings.store_dir() / "snapshots" / f"{settings.safe_name(dag_id)}.json"
+
+
+def load_snapshot(dag_id: str) -> dict[str, Any] | None:
+    try:
+        return json.loads(snapshot_path(dag_id).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def model_keys(ctx: RunContext, model: str) -> dict[str, list[str]]:
+    """Sample keys per split the model trained on in this run (written by the worker)."""
+    for round_dir in sorted((ctx.run_dir / "models" / model).glob("round_*"), reverse=True):
+        path = round_dir / "dataset_keys.json"
+        if path.exists():
+            return json.loads(path.read_text())
+    return {}
+
+
+def save_snapshot(ctx: RunContext, files: list[str], models: list[str]) -> Path:
+    """Record this run as the last successful one (merging the keys of models that had
+    no new data this time, so they are not forgotten)."""
+    previous = load_snapshot(ctx.dag_id) or {}
+    keys = dict(previous.get("models", {}))
+    for model in models:
+        found = model_keys(ctx, model)
+        if found:
+            keys[model] = found
+    data = {"dag_id": ctx.dag_id, "run_id": ctx.run_id, "time": time.time(),
+            "files": sorted(set(files)), "models": keys}
+    path = snapshot_path(ctx.dag_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data))
+    tmp.replace(path)
+    return path

@@ -1,0 +1,1 @@
+"""Model catalog and Keras model builders (builders are imported lazily)."""

@@ -1,0 +1,10 @@
+"""Watching a model while it trains: system samples, anomaly detectors, anomaly events.
+
+    system.py      SystemSampler: CPU, memory, disk I/O, GPUs (NVML) -> system.jsonl
+    detectors.py   streaming detectors on metric points, epochs and system samples
+    events.py      AnomalyEvent and the run store's anomalies.jsonl
+    callback.py    AnomalyMonitor: feeds the detectors from a ResumableFit, acts
+    session.py     start_monitoring(): what the training worker calls
+
+Nothing here imports Airflow; keras only in callback.py.
+"""

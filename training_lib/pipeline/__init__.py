@@ -1,0 +1,1 @@
+"""Pipeline stages: what each DAG task does, as plain functions over a run folder."""

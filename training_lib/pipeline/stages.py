@@ -1,0 +1,340 @@
+"""What each DAG task does. Each stage takes a `RunContext`, reads and writes the run
+folder, and returns a small JSON-able dict (paths and ids) for XCom.
+
+scan_data -> validate_data (+ routing) -> allocate_resources -> [check_resources ->
+train_model] per model -> evaluate -> register_versions -> render_report
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+from training_lib import settings
+from training_lib.data.records import FileRecord
+from training_lib.errors import NoDataForModel, ValidationFailed
+from training_lib.pipeline.run import RunContext
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int, int], None]
+
+
+def read_records(ctx: RunContext) -> list[FileRecord]:
+    path = ctx.run_dir / "records.jsonl"
+    return [FileRecord.from_json(json.loads(line)) for line in path.read_text().splitlines()
+            if line.strip()]
+
+
+def scan_data(ctx: RunContext, progress: Progress | None = None) -> dict[str, Any]:
+    from training_lib.data.catalog import Catalog
+    from training_lib.data.scanner import scan_folder
+    from training_lib.registry import tracking
+
+    catalog = Catalog(settings.store_dir() / "catalog.sqlite")
+    try:
+        report = scan_folder(ctx.data_root, catalog, progress=progress)
+    finally:
+        catalog.close()
+    with open(ctx.run_dir / "records.jsonl", "w", encoding="utf-8") as fh:
+        for rec in report.records:
+            fh.write(json.dumps(rec.to_json()) + "\n")
+    by_type: dict[str, int] = {}
+    flags: dict[str, int] = {}
+    for rec in report.records:
+        by_type[rec.type] = by_type.get(rec.type, 0) + 1
+        for flag in rec.flags:
+            flags[flag] = flags.get(flag, 0) + 1
+    summary = {"data_root": str(ctx.data_root), "files": len(report.records), "by_type": by_type,
+               "flags": flags, "new": len(report.new), "changed": len(report.changed),
+               "deleted": len(report.deleted), "unchanged": report.unchanged,
+               "fingerprint": report.fingerprint, "elapsed_s": report.elapsed_s}
+    ctx.write_json("scan.json", summary)
+    parent = tracking.parent_run_id(ctx.run_dir, experiment=ctx.dag_id, run_name=ctx.run_id,
+                                    tags={**ctx.tags(), "dataset_fingerprint": report.fingerprint})
+    tracking.log_dataset(parent, ctx.data_root, report.fingerprint, len(report.records))
+    return {"run_dir": str(ctx.run_dir), "fingerprint": report.fingerprint,
+            "files": len(report.records)}
+
+
+def validate_data(ctx: RunContext) -> dict[str, Any]:
+    """Great Expectations over the catalog, then routing to models (manifests)."""
+    from training_lib.data.expectations import validate_catalog
+    from training_lib.data.routing import route
+    from training_lib.models.catalog import MODELS
+    from training_lib.models.resolve import spec_for
+
+    records = read_records(ctx)
+    targets = list(ctx.selected_models) or None
+    specs = {name: spec_for(name, ctx.settings) for name in (targets or MODELS)}
+    supervised = {k for s in specs.values() if s.supervised for k in s.consumes
+                  if not k.startswith("records:")}
+    summary = validate_catalog(records, preset=ctx.settings, supervised_types=supervised,
+                               out_dir=ctx.run_dir / "validation")
+    ctx.write_json("validation.json", {"success": summary.success, "critical": summary.critical,
+                                       "warnings": summary.warnings,
+                                       "docs_path": str(summary.docs_path or "")})
+    if not summary.success:
+        raise ValidationFailed("Great Expectations found critical problems in the catalog of "
+                               f"{ctx.data_root}:\n  " + "\n  ".join(summary.critical))
+    routing = route(records, ctx.settings, specs, targets)
+    for model, files in routing.manifests.items():
+        ctx.write_json(f"manifests/{model}.json", {"model": model, "counts": routing.counts[model],
+                                                   "files": [r.to_json() for r in files]})
+    features = build_features(ctx, routing.manifests)
+    ctx.write_json("routing.json", {"models": sorted(routing.manifests),
+                                    "features": features,
+                                    "left_out": routing.left_out, "counts": routing.counts,
+                                    "unusable": routing.unusable, "below_floor": routing.below_floor,
+                                    "not_selected": routing.not_selected})
+    return {"run_dir": str(ctx.run_dir), "models": sorted(routing.manifests),
+            "left_out": routing.left_out, "warnings": len(summary.warnings)}
+
+
+def build_features(ctx: RunContext, manifests: dict[str, list[FileRecord]],
+                   progress: Progress | None = None) -> dict[str, Any]:
+    """Decode every routed file once, in parallel, into the shared feature cache
+    (cache hits from earlier runs and presets are skipped)."""
+    import os
+
+    from training_lib.data.features import FeatureCache
+
+    unique = {r.content_hash: r for files in manifests.values() for r in files
+              if r.type not in ("json", "tabular")}
+    if not unique:
+        return {"computed": {}, "cached": {}, "failed": []}
+    stats = FeatureCache().build(ctx.data_root, list(unique.values()), ctx.settings.preprocessing,
+                                 workers=max(1, min(4, os.cpu_count() or 1)), progress=progress)
+    if stats.get("failed"):
+        log.warning("features not computed for %d files: %s", len(stats["failed"]),
+                    stats["failed"][:5])
+    return stats
+
+
+def trainable_models(ctx: RunContext) -> list[str]:
+    routing = ctx.read_json("routing.json", {})
+    left_out = routing.get("left_out", {})
+    return [m for m in routing.get("models", []) if m not in left_out]
+
+
+def allocate_resources(ctx: RunContext, nvml: Any = None,
+                       exclude_gpus: frozenset[int] = frozenset()) -> dict[str, Any]:
+    plan = plan_for(ctx, trainable_models(ctx), nvml=nvml, exclude_gpus=exclude_gpus)
+    plan.save(ctx.run_dir / "plan.json")
+    return {"run_dir": str(ctx.run_dir), "pools": plan.pools,
+            "devices": {m: p.device for m, p in plan.models.items()}}
+
+
+def plan_for(ctx: RunContext, names: list[str], nvml: Any = None,
+             exclude_gpus: frozenset[int] = frozenset()) -> Any:
+    """A resource plan for `names` from a fresh probe of this machine."""
+    from training_lib.models.resolve import spec_for
+    from training_lib.resources.plan import ModelNeed, plan_resources
+    from training_lib.resources.probe import probe_machine
+
+    probe = probe_machine(nvml, disk_path=ctx.run_dir)
+    needs = []
+    for name in names:
+        spec = spec_for(name, ctx.settings)
+        o = ctx.settings.models.get(name)
+        needs.append(ModelNeed(name, spec.footprint_mb,
+                               (o.batch_size if o and o.batch_size else ctx.settings.batch_size),
+                               (o.urgency if o and o.urgency is not None else ctx.settings.urgency)))
+    return plan_resources(probe, needs, use_gpu=ctx.settings.use_gpu,
+                          distributed=ctx.settings.distributed_training,
+                          mixed_precision=ctx.settings.mixed_precision, exclude_gpus=exclude_gpus)
+
+
+def check_resources(ctx: RunContext, model: str) -> tuple[bool, str]:
+    """Can `model` start now on its planned device? (polled by wait_for_resources)"""
+    from training_lib.resources.plan import ResourcePlan
+    from training_lib.resources.probe import probe_machine
+
+    plan = ResourcePlan.load(ctx.run_dir / "plan.json").models.get(model)
+    if plan is None:
+        return True, f"{model} has no plan entry (no data): nothing to wait for"
+    probe = probe_machine(disk_path=ctx.run_dir)
+    if plan.gpu_indices:
+        free = {g.index: g.memory_free_mb for g in probe.gpus}
+        short = [i for i in plan.gpu_indices if free.get(i, 0) < (plan.gpu_memory_mb or 0)]
+        if short:
+            return False, (f"GPU {short} has less than the planned {plan.gpu_memory_mb} MB free "
+                           f"(free: {free})")
+    elif probe.memory_available_mb < plan.memory_mb:
+        return False, (f"{probe.memory_available_mb} MB of memory available, the plan needs "
+                       f"{plan.memory_mb} MB")
+    return True, f"{model}: {plan.device} has the planned resources"
+
+
+def train_model(ctx: RunContext, model: str, round_index: int = 1,
+                log_line: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train one model in its worker process; record any fault; on a retry, move off a
+    GPU that failed and stop early on an unhealthy node (so the retry runs elsewhere)."""
+    from training_lib.errors import TrainingError
+    from training_lib.resources.health import check_health
+    from training_lib.training import fault_log
+    from training_lib.training.launcher import run_worker
+
+    routing = ctx.read_json("routing.json", {})
+    if model not in ctx.selected_models and ctx.selected_models:
+        raise NoDataForModel(f"{model} was not selected in the trigger form")
+    if model not in trainable_models(ctx):
+        reason = routing.get("left_out", {}).get(model, "routing gave it no data")
+        raise NoDataForModel(f"{model}: skipped, {reason}")
+    no_news = incremental_skip_reason(ctx, model)
+    if no_news:
+        raise NoDataForModel(no_news)
+    fault_log.note_lost_tries(ctx, model, round_index)
+    health = check_health(ctx.run_dir, min_disk_gb=(0.0 if ctx.settings.auto_pause_on_low_disk
+                                                    else ctx.settings.min_disk_space_gb))
+    if not health.ok:
+        message = (f"node unhealthy: {'; '.join(health.problems)}; this try stops so that the "
+                   "retry can run on a healthy worker")
+        fault_log.record_fault(ctx, model=model, round=round_index, **{"try": ctx.try_number},
+                               device="node", kind="unhealthy_node", error=message, step=None)
+        raise TrainingError(f"{model}: {message}")
+    plan = plan_after_faults(ctx, model, round_index, set(health.bad_gpus))
+    try:
+        result = run_worker(ctx.run_dir, model, plan, round_index=round_index,
+                            try_number=ctx.try_number,
+                            stall_timeout=ctx.settings.stall_timeout_seconds, log_line=log_line)
+    except Exception as e:
+        fault_log.record_fault(ctx, model=model, round=round_index, **{"try": ctx.try_number},
+                               device=plan.device, kind=fault_log.kind_of(e),
+                               error=str(e)[-2000:],
+                               step=fault_log.step_reached(ctx, model, round_index))
+        raise
+    return {"run_dir": str(ctx.run_dir), "model": model, "round": round_index,
+            "test_metric": result["test_metric"], "mlflow_run_id": result["mlflow_run_id"]}
+
+
+def plan_after_faults(ctx: RunContext, model: str, round_index: int, bad_gpus: set[int]) -> Any:
+    """The model's planned entry, re-planned away from GPUs that failed it or report errors."""
+    from training_lib.resources.plan import ResourcePlan
+    from training_lib.training import fault_log
+
+    plan = ResourcePlan.load(ctx.run_dir / "plan.json").models[model]
+    failed = set(bad_gpus)
+    for fault in fault_log.read_faults(ctx.run_dir):
+        device = str(fault.get("device", ""))
+        if fault.get("model") == model and device.startswith("gpu:"):
+            failed |= {int(i) for i in device[4:].split(",") if i.isdigit()}
+    if not failed & set(plan.gpu_indices):
+        return plan
+    moved = plan_for(ctx, [model], exclude_gpus=frozenset(failed)).models[model]
+    fault_log.record_fault(ctx, model=model, round=round_index, **{"try": ctx.try_number},
+                           device=moved.device, kind="migrated", step=None,
+                           error=f"moved from {plan.device} to {moved.device}: GPU(s) "
+                                 f"{sorted(failed)} failed earlier or report errors")
+    return moved
+
+
+def share_knowledge(ctx: RunContext, round_index: int) -> dict[str, Any]:
+    """Close a round: run the preset's collaboration strategies over the models that
+    finished it and write knowledge/round_<k>/ (summary.json names the models whose
+    knowledge was skipped, and why). The next round starts from their weights."""
+    from training_lib.collab.share import share_run_round
+
+    models = list(ctx.selected_models or trainable_models(ctx))
+    summary = share_run_round(ctx, round_index, models, read_records(ctx))
+    return {"run_dir": str(ctx.run_dir), "round": round_index,
+            "finished": summary["finished"], "failed": summary["skipped_failed"]}
+
+
+def model_results(ctx: RunContext) -> dict[str, dict[str, Any]]:
+    """The newest round's result.json of every model that finished."""
+    results: dict[str, dict[str, Any]] = {}
+    models_dir = ctx.run_dir / "models"
+    for model_dir in sorted(models_dir.glob("*")) if models_dir.exists() else []:
+        rounds = sorted(model_dir.glob("round_*/result.json"),
+                        key=lambda p: int(p.parent.name.split("_")[1]))
+        if rounds:
+            results[model_dir.name] = json.loads(rounds[-1].read_text())
+    return results
+
+
+def evaluate(ctx: RunContext) -> dict[str, Any]:
+    results = model_results(ctx)
+    routing = ctx.read_json("routing.json", {})
+    expected = list(ctx.selected_models) or routing.get("models", [])
+    rows = {}
+    for model in expected:
+        if model in results:
+            r = results[model]
+            rows[model] = {"status": "trained", "metric": r["metric"], "test": r["test_metric"],
+                           "baseline": r["baseline"], "lift": r["test_metric"] - r["baseline"],
+                           "n_test": r["n_test"], "mlflow_run_id": r["mlflow_run_id"]}
+        elif model in routing.get("left_out", {}):
+            rows[model] = {"status": "skipped", "reason": routing["left_out"][model]}
+        elif incremental_skip_reason(ctx, model):
+            rows[model] = {"status": "skipped", "reason": incremental_skip_reason(ctx, model)}
+        else:
+            rows[model] = {"status": "failed", "reason": "training did not finish (see task log)"}
+    ctx.write_json("evaluation.json", rows)
+    if not any(r["status"] == "trained" for r in rows.values()):
+        raise NoDataForModel("no model finished training; nothing to evaluate")
+    return {"run_dir": str(ctx.run_dir),
+            "trained": sorted(m for m, r in rows.items() if r["status"] == "trained")}
+
+
+def register_versions(ctx: RunContext) -> dict[str, Any]:
+    from training_lib.registry.versions import register_run_models
+
+    decisions = register_run_models(ctx, model_results(ctx))
+    ctx.write_json("registry.json", decisions)
+    return {"run_dir": str(ctx.run_dir),
+            "versions": {m: d.get("version") for m, d in decisions.items()}}
+
+
+def render_report(ctx: RunContext) -> dict[str, Any]:
+    from training_lib.reports.build import build_report, report_link
+
+    paths = build_report(ctx)
+    link = report_link(ctx.run_dir)
+    log.info("run report: %s (also the 'Run report' link of the render_report task)", link)
+    return {"run_dir": str(ctx.run_dir), "link": link, **{k: str(v) for k, v in paths.items()}}
+
+
+def detect_new_data(ctx: RunContext) -> dict[str, Any]:
+    """Incremental presets: is there anything new since the last successful run?"""
+    from training_lib.incremental.step import detect_new_data as detect
+
+    summary = detect(ctx)
+    return {"run_dir": str(ctx.run_dir), **summary}
+
+
+def incremental_skip_reason(ctx: RunContext, model: str) -> str | None:
+    summary = ctx.read_json("incremental.json")
+    if summary and summary.get("previous_run") and model not in summary["models_with_new_data"]:
+        return f"{model}: no new data since run {summary['previous_run']}"
+    return None
+
+
+def remember_success(ctx: RunContext) -> None:
+    """A run that ended well becomes the baseline the next incremental run diffs against."""
+    from training_lib.incremental.snapshot import save_snapshot
+
+    files = [r.content_hash for r in read_records(ctx)]
+    save_snapshot(ctx, files, list(model_results(ctx)))
+
+
+def run_problems(ctx: RunContext) -> list[str]:
+    """What went wrong in this run, from the files its stages left (empty: all fine)."""
+    problems = []
+    evaluation = ctx.read_json("evaluation.json")
+    if evaluation is None and (ctx.read_json("incremental.json") or {}).get("proceed") is False:
+        return problems
+    if evaluation is None:
+        problems.append("evaluate did not finish (no evaluation.json)")
+        return problems
+    failed = sorted(m for m, r in evaluation.items() if r.get("status") == "failed")
+    if failed:
+        problems.append(f"models failed to train: {', '.join(failed)}")
+    if any(r.get("status") == "trained" for r in evaluation.values()) and \
+            ctx.read_json("registry.json") is None:
+        problems.append("register_versions did not finish (no registry.json)")
+    return problems
+
+
+def report_dir(ctx: RunContext) -> Path:
+    return ctx.run_dir / "report"

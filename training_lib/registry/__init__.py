@@ -1,0 +1,1 @@
+"""MLflow: experiment tracking, model versions, tags, aliases and rollback."""

@@ -1,0 +1,215 @@
+"""MLflow tracking: a parent run per DAG run, a child run per model and round.
+
+Run ids are kept in the run folder (`mlflow.json`), so a retried task logs into the
+same MLflow run instead of starting a new one, and every stage can find them.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import threading
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+from training_lib import settings
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+log = logging.getLogger(__name__)
+_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=4)
+def _client(uri: str) -> "MlflowClient":
+    import mlflow
+    from mlflow import MlflowClient
+
+    # the fluent API (async flush, log_model) must use the same store, never ./mlflow.db
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def client() -> "MlflowClient":
+    return _client(settings.mlflow_tracking_uri())
+
+
+def experiment_id(name: str) -> str:
+    """The experiment of a DAG (one per preset), created on first use."""
+    c = client()
+    found = c.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    location = None
+    if not settings.mlflow_tracking_uri().startswith(("http://", "https://")):
+        location = (settings.mlflow_artifacts_dir() / name).as_uri()
+    try:
+        return c.create_experiment(name, artifact_location=location)
+    except Exception:  # created concurrently by a parallel task
+        found = c.get_experiment_by_name(name)
+        if found is None:
+            raise
+        return found.experiment_id
+
+
+def _ids_path(run_dir: Path) -> Path:
+    return run_dir / "mlflow.json"
+
+
+def _read_ids(run_dir: Path) -> dict[str, str]:
+    path = _ids_path(run_dir)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _write_id(run_dir: Path, key: str, value: str) -> None:
+    with _LOCK:
+        ids = _read_ids(run_dir)
+        ids[key] = value
+        tmp = _ids_path(run_dir).with_suffix(".tmp")
+        tmp.write_text(json.dumps(ids, indent=2))
+        tmp.replace(_ids_path(run_dir))
+
+
+def parent_run_id(run_dir: Path, *, experiment: str, run_name: str,
+                  tags: dict[str, str]) -> str:
+    """The MLflow run standing for the whole DAG run (created once)."""
+    existing = _read_ids(run_dir).get("parent")
+    if existing:
+        return existing
+    run = client().create_run(experiment_id(experiment), run_name=run_name,
+                              tags={**tags, "host": settings.host_name()})
+    _write_id(run_dir, "parent", run.info.run_id)
+    return run.info.run_id
+
+
+def child_run_id(run_dir: Path, key: str, *, experiment: str, run_name: str,
+                 tags: dict[str, str]) -> str:
+    """A model's run under the parent (created once, reused by retries)."""
+    ids = _read_ids(run_dir)
+    if key in ids:
+        return ids[key]
+    parent = ids.get("parent")
+    run_tags = dict(tags)
+    if parent:
+        run_tags["mlflow.parentRunId"] = parent
+    run = client().create_run(experiment_id(experiment), run_name=run_name, tags=run_tags)
+    _write_id(run_dir, key, run.info.run_id)
+    return run.info.run_id
+
+
+def run_ids(run_dir: Path) -> dict[str, str]:
+    return _read_ids(run_dir)
+
+
+def log_params(run_id: str, params: dict[str, Any]) -> None:
+    from mlflow.entities import Param
+
+    flat = flatten(params)
+    items = [Param(k, str(v)[:6000]) for k, v in flat.items()]
+    for start in range(0, len(items), 100):
+        client().log_batch(run_id, params=items[start:start + 100])
+
+
+def set_tags(run_id: str, tags: dict[str, str]) -> None:
+    from mlflow.entities import RunTag
+
+    client().log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+
+
+def log_metrics(run_id: str, metrics: dict[str, float], step: int = 0) -> None:
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    client().log_batch(run_id, metrics=[Metric(k, float(v), now, step)
+                                        for k, v in metrics.items()])
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def log_dataset(run_id: str, data_root: Path, fingerprint: str, n_files: int) -> None:
+    """Record the catalog fingerprint as the run's dataset input."""
+    from mlflow.data.meta_dataset import MetaDataset
+    from mlflow.data.sources import LocalArtifactDatasetSource
+    from mlflow.entities import DatasetInput, InputTag
+
+    dataset = MetaDataset(LocalArtifactDatasetSource(str(data_root)), name=data_root.name,
+                          digest=fingerprint[:36])
+    entity = DatasetInput(dataset=dataset._to_mlflow_entity(),
+                          tags=[InputTag("mlflow.data.context", "training"),
+                                InputTag("files", str(n_files))])
+    client().log_inputs(run_id, [entity])
+    client().set_tag(run_id, "dataset_fingerprint", fingerprint)
+
+
+def system_metrics_monitor(run_id: str, resume: bool = False, interval: float = 5.0) -> Any | None:
+    """MLflow's CPU/memory/disk/network (and GPU via pynvml) sampler for a run, started."""
+    try:
+        from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
+
+        monitor = SystemMetricsMonitor(run_id, sampling_interval=interval, resume_logging=resume,
+                                       tracking_uri=settings.mlflow_tracking_uri())
+        monitor.start()
+        return monitor
+    except Exception as e:  # monitoring must never stop training
+        log.warning("system metrics monitoring unavailable: %s", e)
+        return None
+
+
+def log_keras_model(run_id: str, model: Any, example: Any) -> str:
+    """Log the trained model with its signature and an input example; returns its URI."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri())
+    prediction = model.predict(example, verbose=0)
+    with mlflow.start_run(run_id=run_id), _example_dir_fix():
+        info = mlflow.keras.log_model(
+            model, name="model", signature=infer_signature(example, prediction),
+            input_example=example, pip_requirements=_model_requirements())
+    return info.model_uri
+
+
+@contextlib.contextmanager
+def _example_dir_fix() -> Iterator[None]:
+    """mlflow 3.17's keras flavor writes the input example before it creates the model
+    folder (FileNotFoundError .../model/input_example.json); create the folder first."""
+    import mlflow.keras.save as keras_save
+
+    original = keras_save._save_example
+
+    def save_example(mlflow_model: Any, input_example: Any, path: str, *args: Any,
+                     **kwargs: Any) -> Any:
+        os.makedirs(path, exist_ok=True)
+        return original(mlflow_model, input_example, path, *args, **kwargs)
+
+    keras_save._save_example = save_example
+    try:
+        yield
+    finally:
+        keras_save._save_example = original
+
+
+def _model_requirements() -> list[str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    reqs = []
+    for package in ("keras", "tensorflow-cpu", "numpy"):
+        try:
+            reqs.append(f"{package}=={version(package)}")
+        except PackageNotFoundError:
+            continue
+    return reqs

@@ -1,0 +1,1 @@
+"""Reports drawn from what a run recorded: plots, JSON, HTML."""

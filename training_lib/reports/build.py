@@ -1,0 +1,144 @@
+"""Assemble a run's report from its run folder, and log it to the parent MLflow run.
+
+    report/training_progress_<run>.png         loss and metric per model and round
+    report/system_resources_<run>.png          CPU, memory, disk I/O, GPUs over time
+    report/anomaly_detection_heatmap_<run>.png anomalies per model and time window
+    report/run_trends_<run>.png                this run against earlier runs of the preset
+    report/training_report_<run>.json          everything, valid against its JSON schema
+    report/report.html                         one self-contained page with all of it
+    report/links.json                          where to open it (for the Airflow link)
+
+`python -m training_lib report RUN` rebuilds it from the run store at any time.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from training_lib import settings
+from training_lib.errors import ReportError
+from training_lib.pipeline.run import RunContext
+from training_lib.reports import heatmap, metrics, plots, summary, trends
+from training_lib.reports.html import render_html
+from training_lib.reports.schema import validate_report
+
+log = logging.getLogger(__name__)
+HTML = "report.html"
+LINKS = "links.json"
+
+
+def build_report(ctx: RunContext, *, log_to_mlflow: bool = True) -> dict[str, Path]:
+    out = ctx.run_dir / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    tag = settings.safe_name(ctx.run_id)
+    title = f"{ctx.dag_id} - {ctx.run_id}"
+    streams = metrics.run_streams(ctx.run_dir)
+    system = metrics.run_system(ctx.run_dir)
+    anomalies = metrics.run_anomalies(ctx.run_dir)
+    grid = heatmap.anomaly_grid(metrics.training_spans(streams), anomalies)
+    runs = trends.history(ctx.run_dir)
+
+    figures = {
+        "training_progress": plots.draw_training_progress(streams, anomalies, title),
+        "system_resources": plots.draw_system_resources(
+            system, title, ctx.settings.anomalies.memory_saturation.fraction),
+        "anomaly_detection_heatmap": heatmap.draw_anomaly_heatmap(grid, title),
+        "run_trends": trends.draw_trends(runs, f"{ctx.dag_id}: the last {len(runs)} runs"),
+    }
+    paths: dict[str, Path] = {}
+    for name, fig in figures.items():
+        if fig is not None:
+            paths[name] = plots.save(fig, out / f"{name}_{tag}.png")
+
+    report = report_data(ctx, streams, system, anomalies, grid, runs)
+    report["artifacts"] = {k: str(v) for k, v in paths.items()}
+    validate_report(report)
+    json_path = out / f"training_report_{tag}.json"
+    json_path.write_text(json.dumps(report, indent=2, default=str))
+    html_path = out / HTML
+    html_path.write_text(render_html(report, paths, out), encoding="utf-8")
+    paths["training_report"] = json_path
+    paths["report_html"] = html_path
+    links = {"html": str(html_path), "mlflow": None}
+    (out / LINKS).write_text(json.dumps(links, indent=2))
+    if log_to_mlflow:
+        try:
+            links["mlflow"] = _log_to_mlflow(ctx, paths)
+        except Exception as e:  # the files are written; say so, and what failed
+            raise ReportError(f"report written to {out}, but logging it to the parent MLflow "
+                              f"run of {ctx.run_id!r} failed: {e}") from e
+        (out / LINKS).write_text(json.dumps(links, indent=2))
+    log.info("report of %s written to %s%s", ctx.run_id, html_path,
+             f" (MLflow: {links['mlflow']})" if links["mlflow"] else "")
+    return paths
+
+
+def report_data(ctx: RunContext, streams: metrics.Streams, system: dict[str, Any],
+                anomalies: list[dict[str, Any]], grid: dict[str, Any],
+                runs: list[dict[str, Any]]) -> dict[str, Any]:
+    from training_lib.pipeline.stages import model_results, run_problems
+    from training_lib.training.fault_log import read_faults
+
+    evaluation = ctx.read_json("evaluation.json", {}) or {}
+    validation = ctx.read_json("validation.json", {}) or {}
+    docs = validation.get("docs_path") or None
+    knowledge = [json.loads(p.read_text()) for p in sorted(
+        (ctx.run_dir / "knowledge").glob("round_*/summary.json"),
+        key=lambda p: int(p.parent.name.split("_")[1]))]
+    return {
+        "schema_version": 1,
+        "dag_id": ctx.dag_id, "run_id": ctx.run_id, "preset": ctx.preset.name,
+        "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "run_dir": str(ctx.run_dir),
+        "config": ctx.preset.resolved(),
+        "scan": ctx.read_json("scan.json", {}) or {}, "validation": validation,
+        "data_docs": docs if docs and Path(docs).exists() else None,
+        "routing": ctx.read_json("routing.json", {}) or {},
+        "plan": ctx.read_json("plan.json", {}) or {},
+        "evaluation": evaluation, "registry": ctx.read_json("registry.json", {}) or {},
+        "mlflow": ctx.read_json("mlflow.json", {}) or {},
+        "training": summary.training_summary(streams),
+        "system": summary.system_summary(system),
+        "anomalies": {"events": anomalies, "counts": summary.anomaly_counts(anomalies),
+                      "grid": grid},
+        "faults": summary.faults(streams, evaluation, model_results(ctx), anomalies,
+                                 read_faults(ctx.run_dir)),
+        "knowledge": knowledge,
+        "trends": {"runs": runs, "regressions": trends.regressions(runs)},
+        "problems": run_problems(ctx),
+        "artifacts": {},
+    }
+
+
+def _log_to_mlflow(ctx: RunContext, paths: dict[str, Path]) -> str | None:
+    """Log the report files to the parent run; returns the MLflow UI address of report.html
+    when the tracking store is a server, else the artifact URI."""
+    from training_lib.registry import tracking
+
+    parent = tracking.run_ids(ctx.run_dir).get("parent")
+    if not parent:
+        return None
+    c = tracking.client()
+    for path in paths.values():
+        c.log_artifact(parent, str(path), artifact_path="report")
+    c.set_terminated(parent, "FINISHED")
+    uri = settings.mlflow_tracking_uri()
+    if uri.startswith(("http://", "https://")):
+        experiment = c.get_run(parent).info.experiment_id
+        return (f"{uri.rstrip('/')}/#/experiments/{experiment}/runs/{parent}/artifacts/"
+                f"report/{HTML}")
+    return f"{c.get_run(parent).info.artifact_uri}/report/{HTML}"
+
+
+def report_link(run_dir: Path) -> str | None:
+    """Where to open a run's report: its MLflow page if logged to a server, else the file."""
+    try:
+        links = json.loads((run_dir / "report" / LINKS).read_text())
+    except (OSError, ValueError):
+        return None
+    mlflow_url = links.get("mlflow")
+    if mlflow_url and mlflow_url.startswith(("http://", "https://")):
+        return mlflow_url
+    return Path(links["html"]).as_uri() if links.get("html") else None

@@ -1,0 +1,283 @@
+"""report.html: one self-contained page (figures as data URIs, no external files) made from
+the report dict of build.py. Every value shown is escaped."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+from training_lib.reports.plots import SEVERITY_COLORS
+
+CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;color:#1d1d1f;
+  background:#fafafa}
+main{max-width:1240px;margin:0 auto;padding:16px 20px 40px}
+h1{font-size:22px;margin:8px 0 4px}
+h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
+.meta{color:#555;font-size:13px} .ok{color:#2e7d32} .bad{color:#c62828;font-weight:600}
+table{border-collapse:collapse;font-size:13px;margin:6px 0 10px;background:#fff}
+th,td{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#f0f0f0} td.num{text-align:right;font-variant-numeric:tabular-nums}
+tr.regression td{background:#ffebee} .sev{font-weight:600}
+img.figure{display:block;margin:8px 0;border:1px solid #ddd;background:#fff}
+ul{margin:4px 0 10px} code{font-size:12px}
+"""
+
+# records where each figure landed and its decoded size (read by the screenshot test)
+SCRIPT = """
+window.addEventListener('load', function () {
+  var figures = Array.prototype.map.call(document.querySelectorAll('img.figure'), function (img) {
+    var r = img.getBoundingClientRect();
+    return {id: img.id, naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight,
+            x: r.left + window.scrollX, y: r.top + window.scrollY, width: r.width,
+            height: r.height};
+  });
+  document.body.setAttribute('data-figures', JSON.stringify(figures));
+});
+"""
+
+FIGURES = (("training_progress", "Training progress"),
+           ("anomaly_detection_heatmap", "Anomalies per model and time window"),
+           ("system_resources", "System resources"),
+           ("run_trends", "This run against earlier runs"))
+
+
+def render_html(report: dict[str, Any], figures: dict[str, Path], out_dir: Path) -> str:
+    e = html.escape
+    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+             f"<title>{e(report['dag_id'])} / {e(report['run_id'])}</title>"
+             f"<style>{CSS}</style><script>{SCRIPT}</script></head><body><main>"]
+    parts.append(_header(report))
+    parts.append(_results(report))
+    parts.append(_section("Training progress", _figure(figures, "training_progress")))
+    parts.append(_section("Anomalies", _figure(figures, "anomaly_detection_heatmap")
+                          + _anomalies(report["anomalies"]["events"])))
+    parts.append(_section("Faults", _faults(report["faults"], report["problems"])))
+    parts.append(_section("System resources", _figure(figures, "system_resources")
+                          + _system(report["system"])))
+    parts.append(_section("Data quality", _data_quality(report, out_dir)))
+    parts.append(_section("Registry decisions", _registry(report["registry"])))
+    if report["knowledge"]:
+        parts.append(_section("Collaborative rounds", _knowledge(report["knowledge"])))
+    parts.append(_section("Trends across runs of this preset",
+                          _trends(report["trends"]) + _figure(figures, "run_trends")))
+    parts.append(f"<p class='meta'>Generated {e(report['generated'])} from "
+                 f"<code>{e(report['run_dir'])}</code>; every number above comes from that "
+                 "run folder (and, for trends, the folders of earlier runs).</p>")
+    parts.append("</main></body></html>")
+    return "\n".join(parts)
+
+
+def _header(report: dict[str, Any]) -> str:
+    e = html.escape
+    problems = report["problems"]
+    state = ("<span class='bad'>problems: " + e("; ".join(problems)) + "</span>" if problems
+             else "<span class='ok'>every stage finished</span>")
+    n_anomalies = len(report["anomalies"]["events"])
+    parent = report["mlflow"].get("parent")
+    return (f"<h1>{e(report['preset'])}: {e(report['run_id'])}</h1>"
+            f"<div class='meta'>DAG <code>{e(report['dag_id'])}</code> &middot; {state} &middot; "
+            f"{n_anomalies} anomal{'y' if n_anomalies == 1 else 'ies'} &middot; "
+            f"{len(report['faults'])} fault record(s)"
+            + (f" &middot; MLflow parent run <code>{e(parent)}</code>" if parent else "")
+            + f"<br>{e(report['config'].get('description', ''))}</div>")
+
+
+def _results(report: dict[str, Any]) -> str:
+    rows = []
+    for model, r in sorted(report["evaluation"].items()):
+        reg = report["registry"].get(model, {})
+        if r.get("status") == "trained":
+            rows.append([model, "trained", r.get("metric"), _num(r.get("test")),
+                         _num(r.get("baseline")), _num(r.get("lift")),
+                         reg.get("version", ""), reg.get("tag", ""),
+                         ", ".join(reg.get("aliases") or [])])
+        else:
+            rows.append([model, r.get("status"), r.get("reason", ""), "", "", "", "", "", ""])
+    if not rows:
+        return _section("Results", "<p>No evaluation recorded (evaluate did not run).</p>")
+    return _section("Results", _table(["model", "status", "metric", "test", "baseline", "lift",
+                                       "version", "tag", "aliases"], rows))
+
+
+def _figure(figures: dict[str, Path], name: str) -> str:
+    path = figures.get(name)
+    label = dict(FIGURES)[name]
+    if path is None or not path.exists():
+        return f"<p class='meta'>{html.escape(label)}: nothing recorded to draw.</p>"
+    data = path.read_bytes()
+    width, height = _png_size(data)
+    uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+    return (f"<img class='figure' id='fig-{name}' alt='{html.escape(label)}' width='{width}' "
+            f"height='{height}' src='{uri}'>")
+
+
+def _anomalies(events: list[dict[str, Any]]) -> str:
+    if not events:
+        return "<p>No anomaly was detected in this run.</p>"
+    rows = []
+    for a in events:
+        color = SEVERITY_COLORS.get(a.get("severity", ""), "#000")
+        rows.append([_time(a.get("time")), a["model"], a.get("round", 1), a["step"], a["kind"],
+                     _raw(f"<span class='sev' style='color:{color}'>"
+                          f"{html.escape(a.get('severity', ''))}</span>"),
+                     a.get("action"), a.get("outcome") or "", a.get("message", "")])
+    return _table(["time", "model", "round", "step", "kind", "severity", "action", "outcome",
+                   "detail"], rows)
+
+
+def _faults(faults: list[dict[str, Any]], problems: list[str]) -> str:
+    if not faults and not problems:
+        return "<p>No retries, rollbacks, injected faults or failures were recorded.</p>"
+    rows = [[f.get("model") or "", f.get("round") or "", f["kind"], f["detail"]] for f in faults]
+    rows += [["", "", "run", p] for p in problems]
+    return _table(["model", "round", "kind", "detail"], rows)
+
+
+def _system(system: dict[str, Any]) -> str:
+    rows = []
+    for model, rounds in sorted(system.items()):
+        for round_key, s in sorted(rounds.items()):
+            gpus = "; ".join(
+                f"GPU {i}: {g['util_mean']:.0f}% util, {g['mem_used_mb_max']:.0f} MB"
+                + (f", {g['temp_c_max']} °C" if g.get("temp_c_max") is not None else "")
+                for i, g in sorted(s["gpus"].items())) or "none"
+            rows.append([model, round_key.removeprefix("round_"), s["samples"],
+                         _num(s["seconds"], 0), _num(s["cpu_percent_mean"], 0),
+                         _num(s["cpu_percent_max"], 0), _num(s["rss_mb_max"], 0),
+                         f"{100 * s['memory_fraction_max']:.1f}%", _num(s.get("written_mb"), 1),
+                         gpus])
+    if not rows:
+        return "<p>No system samples were recorded.</p>"
+    return _table(["model", "round", "samples", "seconds", "CPU % mean", "CPU % max",
+                   "RSS MB max", "host memory max", "written MB", "GPUs"], rows)
+
+
+def _data_quality(report: dict[str, Any], out_dir: Path) -> str:
+    e = html.escape
+    scan, validation = report["scan"], report["validation"]
+    parts = []
+    if scan:
+        parts.append(f"<p>{scan.get('files', 0)} files scanned in <code>"
+                     f"{e(str(scan.get('data_root', '')))}</code> ({scan.get('new', 0)} new, "
+                     f"{scan.get('changed', 0)} changed, {scan.get('deleted', 0)} deleted, "
+                     f"{scan.get('unchanged', 0)} unchanged); fingerprint "
+                     f"<code>{e(str(scan.get('fingerprint', ''))[:16])}</code>.</p>")
+        parts.append(_table(["file type", "files"], sorted((scan.get("by_type") or {}).items())))
+        if scan.get("flags"):
+            parts.append(_table(["quality flag", "files"], sorted(scan["flags"].items())))
+    if validation:
+        ok = validation.get("success")
+        parts.append(f"<p>Great Expectations: <span class='{'ok' if ok else 'bad'}'>"
+                     f"{'passed' if ok else 'failed'}</span>, "
+                     f"{len(validation.get('critical') or [])} critical, "
+                     f"{len(validation.get('warnings') or [])} warnings.</p>")
+        items = [*(validation.get("critical") or []), *(validation.get("warnings") or [])]
+        if items:
+            parts.append("<ul>" + "".join(f"<li>{e(w)}</li>" for w in items) + "</ul>")
+    docs = report.get("data_docs")
+    if docs:
+        relative = os.path.relpath(docs, out_dir)
+        parts.append(f"<p>Data Docs: <a href='{e(relative)}'>{e(relative)}</a> "
+                     f"(<code>{e(docs)}</code>)</p>")
+    return "".join(parts) or "<p>No scan or validation was recorded.</p>"
+
+
+def _registry(registry: dict[str, Any]) -> str:
+    if not registry:
+        return "<p>No registry decisions were recorded.</p>"
+    rows = [[model, d.get("version", ""), d.get("tag", ""), ", ".join(d.get("aliases") or []),
+             d.get("champion_before") or "", d.get("reason", "")]
+            for model, d in sorted(registry.items())]
+    return _table(["model", "version", "tag", "aliases", "champion before", "reason"], rows)
+
+
+def _knowledge(knowledge: list[dict[str, Any]]) -> str:
+    rows = []
+    for k in knowledge:
+        rest = {key: v for key, v in k.items() if key not in ("round", "finished",
+                                                              "skipped_failed")}
+        rows.append([k["round"], ", ".join(k.get("finished") or []),
+                     ", ".join(k.get("skipped_failed") or []),
+                     "; ".join(f"{key}: {_short(v)}" for key, v in sorted(rest.items()))])
+    return _table(["round", "finished", "skipped or failed", "shared knowledge"], rows)
+
+
+def _trends(trends: dict[str, Any]) -> str:
+    runs = trends["runs"]
+    if len(runs) < 2:
+        return "<p>The first run of this preset: nothing earlier to compare with.</p>"
+    models = sorted({m for r in runs for m in r["models"]})
+    headers = ["run", "started", "pipeline s", "files", "data MB"]
+    for m in models:
+        headers += [f"{m} test", f"{m} samples/s"]
+    rows = []
+    for i, r in enumerate(runs):
+        row: list[Any] = [("this run: " if i == len(runs) - 1 else "") + r["run_id"],
+                          _time(r["started"]), _num(r.get("pipeline_s"), 0), r.get("files") or "",
+                          _num(r.get("data_mb"), 1)]
+        for m in models:
+            x = r["models"].get(m, {})
+            row += [_num(x.get("test")), _num(x.get("samples_per_second"), 0)]
+        rows.append(row)
+    flagged = trends["regressions"]
+    summary = ("<p class='bad'>Regressions against the median of earlier runs:</p><ul>"
+               + "".join(f"<li>{html.escape(r['text'])}</li>" for r in flagged) + "</ul>"
+               if flagged else "<p class='ok'>No regression against the median of earlier "
+               "runs (test metric within 0.02, samples/s above 80%, durations below 125%).</p>")
+    return summary + _table(headers, rows, highlight_last=bool(flagged))
+
+
+class _raw(str):
+    """Already-escaped HTML for a table cell."""
+
+
+def _table(headers: list[str], rows: Iterable[Iterable[Any]], highlight_last: bool = False) -> str:
+    e = html.escape
+    rows = list(rows)
+    out = ["<table><tr>" + "".join(f"<th>{e(str(h))}</th>" for h in headers) + "</tr>"]
+    for i, row in enumerate(rows):
+        css = " class='regression'" if highlight_last and i == len(rows) - 1 else ""
+        cells = []
+        for value in row:
+            if isinstance(value, _raw):
+                cells.append(f"<td>{value}</td>")
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                cells.append(f"<td class='num'>{value}</td>")
+            else:
+                text = "" if value is None else str(value)
+                numeric = text.replace(".", "", 1).replace("-", "", 1).replace("+", "", 1).isdigit()
+                cells.append(f"<td{' class=num' if numeric else ''}>{e(text)}</td>")
+        out.append(f"<tr{css}>" + "".join(cells) + "</tr>")
+    return "".join(out) + "</table>"
+
+
+def _section(title: str, body: str) -> str:
+    return f"<h2>{html.escape(title)}</h2>{body}"
+
+
+def _num(value: Any, digits: int = 4) -> str:
+    if not isinstance(value, (int, float)) or value != value:
+        return ""
+    return f"{value:.{digits}f}"
+
+
+def _time(value: Any) -> str:
+    if not isinstance(value, (int, float)):
+        return ""
+    return dt.datetime.fromtimestamp(value).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG")
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")

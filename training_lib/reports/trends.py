@@ -1,0 +1,157 @@
+"""This run against earlier runs of the same preset (var/runs/<dag_id>/*/): test metric,
+throughput and training time per model, pipeline duration and data size, so that a
+regression in quality or speed is visible at a glance.
+
+Everything comes from the earlier runs' folders: config.json (when the run started),
+scan.json and records.jsonl (data), models/*/round_*/result.json (metrics, speed),
+evaluation.json and registry.json (when the pipeline ended).
+"""
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from training_lib.monitoring.events import run_events
+from training_lib.reports.plots import pyplot
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+# a change beyond these, against the median of the earlier runs, is flagged
+METRIC_DROP = 0.02  # absolute, in metric units (accuracy, R², exact match)
+SPEED_DROP = 0.8  # samples/s below 80% of the median
+SLOWER = 1.25  # durations above 125% of the median
+
+
+def summarize_run(run_dir: Path) -> dict[str, Any] | None:
+    """What a run recorded, in a few numbers (None: not a run folder)."""
+    config = run_dir / "config.json"
+    if not config.exists():
+        return None
+    meta = _json(config) or {}
+    started = config.stat().st_mtime
+    ends = [p.stat().st_mtime for p in (run_dir / "evaluation.json", run_dir / "registry.json")
+            if p.exists()]
+    models: dict[str, dict[str, Any]] = {}
+    for path in sorted((run_dir / "models").glob("*/round_*/result.json")):
+        result = _json(path)
+        if not result:
+            continue
+        ends.append(result.get("finished") or path.stat().st_mtime)
+        models[path.parent.parent.name] = {  # the newest round wins (sorted)
+            "metric": result.get("metric"), "test": result.get("test_metric"),
+            "baseline": result.get("baseline"),
+            "samples_per_second": result.get("samples_per_second"),
+            "train_seconds": result.get("seconds"),
+            "train_rows": (result.get("sizes") or {}).get("train")}
+    for event in run_events(run_dir):
+        if event["model"] in models:
+            models[event["model"]]["anomalies"] = models[event["model"]].get("anomalies", 0) + 1
+    scan = _json(run_dir / "scan.json") or {}
+    return {"run_id": meta.get("run_id", run_dir.name), "run_dir": str(run_dir),
+            "started": started, "pipeline_s": (max(ends) - started) if ends else None,
+            "files": scan.get("files"), "data_mb": _data_mb(run_dir / "records.jsonl"),
+            "models": models}
+
+
+def history(run_dir: Path, limit: int = 10) -> list[dict[str, Any]]:
+    """Summaries of up to `limit` runs of the same DAG that started before this one,
+    oldest first, followed by this run."""
+    current = summarize_run(run_dir)
+    if current is None:
+        return []
+    earlier = []
+    for sibling in run_dir.parent.iterdir():
+        if sibling == run_dir or not sibling.is_dir():
+            continue
+        summary = summarize_run(sibling)
+        if summary is not None and summary["started"] < current["started"]:
+            earlier.append(summary)
+    earlier.sort(key=lambda s: s["started"])
+    return earlier[-limit:] + [current]
+
+
+def regressions(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Where the last run is worse than the median of the earlier ones."""
+    if len(runs) < 2:
+        return []
+    *earlier, current = runs
+    found = []
+
+    def check(what: str, model: str | None, now: Any, before: list[Any], worse: Any,
+              unit: str = "") -> None:
+        before = [b for b in before if isinstance(b, (int, float))]
+        if not isinstance(now, (int, float)) or not before:
+            return
+        median = statistics.median(before)
+        if worse(now, median):
+            found.append({"what": what, "model": model, "current": now, "median": median,
+                          "runs": len(before),
+                          "text": f"{model + ': ' if model else ''}{what} {now:.4g}{unit} vs "
+                                  f"median {median:.4g}{unit} of {len(before)} earlier runs"})
+
+    for model, row in sorted(current["models"].items()):
+        past = [r["models"].get(model, {}) for r in earlier]
+        check(f"test {row.get('metric')}", model, row.get("test"), [p.get("test") for p in past],
+              lambda now, med: now < med - METRIC_DROP)
+        check("samples/s", model, row.get("samples_per_second"),
+              [p.get("samples_per_second") for p in past], lambda now, med: now < SPEED_DROP * med)
+        check("training time", model, row.get("train_seconds"),
+              [p.get("train_seconds") for p in past], lambda now, med: now > SLOWER * med, " s")
+    check("pipeline duration", None, current.get("pipeline_s"),
+          [r.get("pipeline_s") for r in earlier], lambda now, med: now > SLOWER * med, " s")
+    return found
+
+
+def draw_trends(runs: list[dict[str, Any]], title: str) -> "Figure | None":
+    """Test metric, samples/s per model and pipeline duration across runs (this run last)."""
+    if len(runs) < 2:
+        return None
+    plt = pyplot()
+    fig, (ax_metric, ax_speed, ax_time) = plt.subplots(1, 3, figsize=(12, 3.6))
+    xs = list(range(len(runs)))
+    models = sorted({m for r in runs for m in r["models"]})
+    for model in models:
+        for ax, key in ((ax_metric, "test"), (ax_speed, "samples_per_second")):
+            points = [(x, r["models"].get(model, {}).get(key)) for x, r in zip(xs, runs)]
+            points = [(x, y) for x, y in points if isinstance(y, (int, float))]
+            if points:
+                ax.plot([x for x, _ in points], [y for _, y in points], marker="o", markersize=3,
+                        label=model)
+    durations = [(x, r.get("pipeline_s")) for x, r in zip(xs, runs)]
+    durations = [(x, y / 60) for x, y in durations if isinstance(y, (int, float))]
+    if durations:
+        ax_time.plot([x for x, _ in durations], [y for _, y in durations], marker="o",
+                     color="#555555", label="pipeline")
+    for ax, name, unit in ((ax_metric, "test metric", ""), (ax_speed, "training samples/s", ""),
+                           (ax_time, "pipeline duration", "minutes")):
+        ax.axvline(xs[-1], color="#c62828", linestyle=":", linewidth=0.8)
+        ax.set(title=name, xlabel="run (oldest -> this run)", ylabel=unit)
+        ax.set_xticks(xs)
+        ax.grid(alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def _json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _data_mb(records: Path) -> float | None:
+    if not records.exists():
+        return None
+    total = 0
+    for line in records.read_text().splitlines():
+        try:
+            total += int(json.loads(line).get("size", 0))
+        except (ValueError, AttributeError):
+            continue
+    return total / 1024 / 1024

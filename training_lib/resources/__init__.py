@@ -1,0 +1,1 @@
+"""Resources: probe the real machine, plan each model's share, apply the plan."""

@@ -1,0 +1,84 @@
+"""Where things live: project root, run store, MLflow stores.
+
+Every location can be moved with an environment variable so that tests, CI and
+several workers can point at their own (or a shared) store.
+
+| variable              | default                              |
+|-----------------------|--------------------------------------|
+| TLIB_HOME             | the repository root                  |
+| TLIB_VAR_DIR          | $TLIB_HOME/var                       |
+| TLIB_PRESETS_DIR      | $TLIB_HOME/presets                   |
+| TLIB_STORE_DIR        | $TLIB_VAR_DIR/store (shared state)   |
+| TLIB_RUNS_DIR         | $TLIB_VAR_DIR/runs (one folder/run)  |
+| MLFLOW_TRACKING_URI   | sqlite:///$TLIB_VAR_DIR/mlflow/mlflow.db |
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _path_from_env(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+def project_root() -> Path:
+    return _path_from_env("TLIB_HOME", PROJECT_ROOT)
+
+
+def var_dir() -> Path:
+    return _path_from_env("TLIB_VAR_DIR", project_root() / "var")
+
+
+def presets_dir() -> Path:
+    return _path_from_env("TLIB_PRESETS_DIR", project_root() / "presets")
+
+
+def store_dir() -> Path:
+    return _path_from_env("TLIB_STORE_DIR", var_dir() / "store")
+
+
+def runs_dir() -> Path:
+    return _path_from_env("TLIB_RUNS_DIR", var_dir() / "runs")
+
+
+def mlflow_dir() -> Path:
+    return var_dir() / "mlflow"
+
+
+def mlflow_tracking_uri() -> str:
+    """The tracking URI tasks log to: the server when `make up` set one, else the SQLite store."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if uri:
+        return uri
+    return f"sqlite:///{mlflow_dir() / 'mlflow.db'}"
+
+
+def mlflow_artifacts_dir() -> Path:
+    return mlflow_dir() / "artifacts"
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(text: str) -> str:
+    """A file-system safe rendering of a run id such as 'manual__2026-01-01T00:00:00+00:00'."""
+    return _UNSAFE.sub("_", text).strip("_") or "run"
+
+
+def resolve_data_root(data_root: str) -> Path:
+    """A preset's data_root: absolute, or relative to the project root."""
+    path = Path(data_root).expanduser()
+    return path if path.is_absolute() else project_root() / path
+
+
+def host_name() -> str:
+    """This worker's name in records: TLIB_WORKER_NAME (several workers on one machine,
+    containers), else the machine's host name. Airflow uses the same via hostname_callable."""
+    import socket
+
+    return os.environ.get("TLIB_WORKER_NAME") or socket.gethostname()

@@ -1,0 +1,1 @@
+"""The embedded stack: `airflow standalone` + `mlflow server`, started and stopped by PID."""

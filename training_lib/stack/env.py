@@ -1,0 +1,86 @@
+"""The environment every Airflow and MLflow process of the embedded stack runs with.
+
+One place for it: `make up`, the `train` command, the tests and CI all call
+`stack_environment()`, so the scheduler, the DAG processor, task processes and
+`dag.test()` share one AIRFLOW_HOME, DAG folder, plugins folder and MLflow store.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from training_lib import settings
+
+def airflow_port() -> int:
+    return int(os.environ.get("TLIB_AIRFLOW_PORT", "8080"))
+
+
+def mlflow_port() -> int:
+    return int(os.environ.get("TLIB_MLFLOW_PORT", "5000"))
+
+
+def bind_host() -> str:
+    return os.environ.get("TLIB_BIND_HOST", "127.0.0.1")
+
+
+def dags_dir() -> Path:
+    return Path(os.environ.get("TLIB_DAGS_DIR") or settings.project_root() / "dags")
+
+
+def airflow_home() -> Path:
+    return Path(os.environ.get("AIRFLOW_HOME") or settings.var_dir() / "airflow")
+
+
+def passwords_file() -> Path:
+    return airflow_home() / "simple_auth_manager_passwords.json.generated"
+
+
+def airflow_url() -> str:
+    host = bind_host()
+    return f"http://{host if host != '0.0.0.0' else '127.0.0.1'}:{airflow_port()}"
+
+
+def mlflow_url() -> str:
+    return f"http://127.0.0.1:{mlflow_port()}"
+
+
+def stack_environment(*, with_mlflow_server: bool) -> dict[str, str]:
+    """Variables to add to os.environ for Airflow processes (and for dag.test)."""
+    root = settings.project_root()
+    home = airflow_home()
+    env = {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_dir()),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(root / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": os.environ.get("AIRFLOW__CORE__EXECUTOR", "LocalExecutor"),
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "60",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords_file()),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{airflow_url()}/execution/",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "10",
+        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
+        # log servers move with the API port, so a second stack (tests) can run beside one
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(8793 + airflow_port() - 8080),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(8794 + airflow_port() - 8080),
+        "AIRFLOW__API__HOST": bind_host(),
+        "AIRFLOW__API__PORT": str(airflow_port()),
+        "AIRFLOW__API__BASE_URL": airflow_url(),
+        "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "1800",
+        "TLIB_HOME": str(root),
+        "TLIB_VAR_DIR": str(settings.var_dir()),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(root), str(root / "plugins"),
+                                                    os.environ.get("PYTHONPATH", "")])),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "MLFLOW_ENABLE_ASYNC_LOGGING": "true",
+    }
+    if with_mlflow_server:
+        env["MLFLOW_TRACKING_URI"] = mlflow_url()
+    return env
+
+
+def apply_environment(*, with_mlflow_server: bool = False) -> None:
+    """Set the stack's variables in this process (call before importing airflow)."""
+    for key, value in stack_environment(with_mlflow_server=with_mlflow_server).items():
+        if key == "MLFLOW_TRACKING_URI" or key not in os.environ or key == "PYTHONPATH":
+            os.environ[key] = value

@@ -1,0 +1,45 @@
+"""The end-of-run summary: per model its test metric and registered version, the report
+path, the UI URLs and the login."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from training_lib.pipeline.run import run_dir_for
+from training_lib.stack import env as stack_env
+
+
+def summary_lines(dag_id: str, run_id: str, *, stack_up: bool, state: str,
+                  seconds: float | None = None) -> list[str]:
+    import json
+
+    run_dir = run_dir_for(dag_id, run_id)
+
+    def read(name: str) -> dict:
+        path = run_dir / name
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    evaluation, registry = read("evaluation.json"), read("registry.json")
+    took = f" in {seconds:.0f}s" if seconds is not None else ""
+    lines = [f"DAG run {dag_id} / {run_id}: {state}{took}", "",
+             f"{'model':28} {'status':8} {'test metric':26} {'baseline':9} {'MLflow version':22}"]
+    for model, row in sorted(evaluation.items()):
+        reg = registry.get(model, {})
+        if row.get("status") == "trained":
+            metric = f"{row['metric']} {row['test']:.4f}"
+            version = f"v{reg['version']} ({reg.get('tag', '?')})" if reg.get("version") else "-"
+            lines.append(f"{model:28} {'trained':8} {metric:26} {row['baseline']:<9.4f} {version:22}")
+        else:
+            lines.append(f"{model:28} {row.get('status', '?'):8} {row.get('reason', '')}")
+    reports = sorted((run_dir / "report").glob("*")) if (run_dir / "report").exists() else []
+    lines += ["", f"run folder: {run_dir}"] + [f"report:     {p}" for p in reports]
+    if stack_up:
+        from training_lib.stack.control import admin_password
+
+        lines += [f"Airflow UI: {stack_env.airflow_url()}/dags/{dag_id}   "
+                  f"login: admin / {admin_password() or '(see ' + str(stack_env.passwords_file()) + ')'}",
+                  f"MLflow UI:  {stack_env.mlflow_url()}", "the UIs stay up until `make down`"]
+    return lines
+
+
+def existing(path: Path) -> bool:
+    return path.exists()

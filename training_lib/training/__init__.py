@@ -1,0 +1,1 @@
+"""Training: checkpoints, the resumable fit loop, the per-model worker process."""
