@@ -85,7 +85,11 @@ def test_collaborative_preset_shares_knowledge_between_two_rounds(tmp_path, airf
     (dags / "collaborative_tiny.py").write_text(
         "from tlib_airflow.dag_builder import build_preset_dag\n\n"
         "dag = build_preset_dag(__file__)\n")
-    monkeypatch.setenv("AIRFLOW__CORE__DAGS_FOLDER", str(dags))
+    # dag.test() serializes from its DAG bundles; settings.DAGS_FOLDER is fixed at import,
+    # so point the bundle list (read on every call) at this folder instead
+    monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", json.dumps([{
+        "name": "collab-test", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+        "kwargs": {"path": str(dags), "refresh_interval": 0}}]))
     from tlib_airflow.dag_builder import build_dag
     from training_lib.collab import knowledge
     from training_lib.config import load_preset
