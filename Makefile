@@ -8,12 +8,13 @@ DATA ?= data/demo
 PRESET ?= quick_start
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help install demo demo-data up down status test lint bench clean-runs
+.PHONY: help install demo demo-faults demo-data up down status test lint bench clean-runs
 
 help:
 	@echo "make demo       install, make demo data, start Airflow + MLflow, run $(PRESET), summary"
 	@echo "make test       the test suite (pytest)"
 	@echo "make up|down|status   the embedded stack (Airflow UI :8080, MLflow UI :5000)"
+	@echo "make demo-faults run $(PRESET), SIGKILL a training task mid-epoch, watch the retry resume"
 	@echo "make demo-data  generate the demo data folder ($(DATA))"
 	@echo "make lint       validate every preset and its DAG file"
 	@echo "make bench      run the bench/ scripts"
@@ -47,6 +48,10 @@ demo:
 	$(PYTHON) -m training_lib train --preset $(PRESET) --data $(DATA); rc=$$?; \
 	echo "make demo took $$(( $$(date +%s) - start ))s (install, demo data, stack start, training)"; \
 	exit $$rc
+
+demo-faults:
+	$(MAKE) --no-print-directory install demo-data up && \
+	$(PYTHON) -m training_lib demo-faults --preset $(PRESET) --data $(DATA)
 
 test: install
 	$(PYTHON) -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; rc=0; fi; exit $$rc

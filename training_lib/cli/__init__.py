@@ -14,7 +14,8 @@ import sys
 from training_lib.errors import TrainingLibError
 
 # module names under training_lib.cli, in the order `--help` lists them
-COMMANDS = ("presets", "train", "scan", "demo_data", "registry", "stack", "report")
+COMMANDS = ("presets", "train", "scan", "demo_data", "demo_faults", "registry", "stack",
+            "report")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -106,10 +106,25 @@ def report_data(ctx: RunContext, streams: metrics.Streams, system: dict[str, Any
         "faults": summary.faults(streams, evaluation, model_results(ctx), anomalies,
                                  read_faults(ctx.run_dir)),
         "knowledge": knowledge,
+        "incremental": incremental_summary(ctx),
         "trends": {"runs": runs, "regressions": trends.regressions(runs)},
         "problems": run_problems(ctx),
         "artifacts": {},
     }
+
+
+def incremental_summary(ctx: RunContext) -> dict[str, Any] | None:
+    """What an incremental run detected and, per model, its old/new test metrics before
+    (the champion) and after fine-tuning with the forgetting guard's verdict; None for
+    runs of presets without `incremental`."""
+    from training_lib.pipeline.stages import model_results
+
+    detection = ctx.read_json("incremental.json")
+    if detection is None:
+        return None
+    models = {model: result["incremental"] for model, result in model_results(ctx).items()
+              if result.get("incremental")}
+    return {"detection": detection, "models": models}
 
 
 def _log_to_mlflow(ctx: RunContext, paths: dict[str, Path]) -> str | None:

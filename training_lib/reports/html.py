@@ -62,6 +62,8 @@ def render_html(report: dict[str, Any], figures: dict[str, Path], out_dir: Path)
     parts.append(_section("Registry decisions", _registry(report["registry"])))
     if report["knowledge"]:
         parts.append(_section("Collaborative rounds", _knowledge(report["knowledge"])))
+    if report["incremental"]:
+        parts.append(_section("Incremental learning", _incremental(report["incremental"])))
     parts.append(_section("Trends across runs of this preset",
                           _trends(report["trends"]) + _figure(figures, "run_trends")))
     parts.append(f"<p class='meta'>Generated {e(report['generated'])} from "
@@ -204,6 +206,27 @@ def _knowledge(knowledge: list[dict[str, Any]]) -> str:
                      ", ".join(k.get("skipped_failed") or []),
                      "; ".join(f"{key}: {_short(v)}" for key, v in sorted(rest.items()))])
     return _table(["round", "finished", "skipped or failed", "shared knowledge"], rows)
+
+
+def _incremental(incremental: dict[str, Any]) -> str:
+    """Old-data and new-data test metrics of the champion (before) and of the fine-tuned
+    version (after), with the forgetting guard's verdict."""
+    detection = incremental["detection"]
+    intro = f"<p>{html.escape(str(detection.get('message', '')))}</p>"
+    rows = []
+    for model, info in sorted(incremental["models"].items()):
+        before, after = info.get("before") or {}, info.get("after") or {}
+        verdict = ("" if info["mode"] != "finetune" else
+                   "accepted" if info.get("accepted") else "rejected")
+        rows.append([model, info["mode"], info.get("champion_version", ""),
+                     _num(before.get("old")), _num(after.get("old")),
+                     _num(before.get("new")), _num(after.get("new")),
+                     verdict, info.get("reason", "")])
+    if not rows:
+        return intro
+    return intro + _table(["model", "mode", "from champion", "old data before",
+                           "old data after", "new data before", "new data after",
+                           "guard", "reason"], rows)
 
 
 def _trends(trends: dict[str, Any]) -> str:

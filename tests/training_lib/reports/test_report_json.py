@@ -86,3 +86,33 @@ def test_faults_recorded_by_the_training_tasks_are_in_the_report(recorded_runs):
     [stalled] = [f for f in report["faults"] if f["kind"] == "stalled"]
     assert stalled["model"] == "toy_a" and "at step 40: no step for 300 s" in stalled["detail"]
     assert report["trends"]["runs"][-1]["run_id"] == "run-1"  # only runs before it count
+
+
+def test_an_incremental_run_shows_old_and_new_metrics_before_and_after(recorded_runs):
+    from training_lib.reports.build import build_report
+
+    first, _, _ = recorded_runs
+    result_path = first.model_dir("toy_a") / "result.json"
+    original = result_path.read_text()
+    verdict = {"mode": "finetune", "champion_version": "3", "accepted": False,
+               "before": {"old": 0.91, "new": 0.40, "n_old": 120, "n_new": 30},
+               "after": {"old": 0.83, "new": 0.77, "n_old": 120, "n_new": 30},
+               "reason": "old-data accuracy fell 0.0800 > epsilon 0.0100"}
+    try:
+        first.write_json("incremental.json", {"message": "new data since run run-0: toy_a 7 "
+                                                         "files", "proceed": True})
+        result_path.write_text(json.dumps({**json.loads(original), "incremental": verdict}))
+        paths = build_report(first, log_to_mlflow=False)
+        report = json.loads(paths["training_report"].read_text())
+        assert report_errors(report) == []
+        assert report["incremental"]["models"] == {"toy_a": verdict}
+        page = paths["report_html"].read_text()
+        section = page[page.index("Incremental learning"):]
+        for shown in ("toy_a 7 files", "0.9100", "0.8300", "0.4000", "0.7700", "rejected",
+                      "epsilon 0.0100"):
+            assert shown in section
+    finally:
+        result_path.write_text(original)
+        (first.run_dir / "incremental.json").unlink(missing_ok=True)
+    report = json.loads(build_report(first, log_to_mlflow=False)["training_report"].read_text())
+    assert report["incremental"] is None
