@@ -46,8 +46,10 @@ class CheckpointStore:
     """Writes, lists, verifies and prunes the checkpoints of one training run."""
 
     def __init__(self, directory: Path, *, keep_last: int = 3, keep_best: bool = True,
-                 monitor: str = "val_loss", mode: str = "min", asynchronous: bool = True) -> None:
+                 monitor: str = "val_loss", mode: str = "min", asynchronous: bool = True,
+                 mirror: Any = None) -> None:
         self.directory = Path(directory)
+        self.mirror = mirror  # a training.mirror.CheckpointMirror, or None
         self.keep_last = keep_last
         self.keep_best = keep_best
         self.monitor = monitor
@@ -103,6 +105,8 @@ class CheckpointStore:
                     f"could not write checkpoint {stem.name} in {self.directory}: {e.strerror or e}"
                     f" ({len(payload)} bytes needed); the previous checkpoints are intact") from e
             self._prune()
+            if self.mirror is not None:
+                self.mirror.push(self.directory)
 
     # ---- reading -------------------------------------------------------------------------
     def steps(self) -> list[int]:

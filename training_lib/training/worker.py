@@ -164,15 +164,20 @@ def fit_with_checkpoints(ctx: RunContext, model_name: str, round_index: int, pla
     from training_lib.training import faults
     from training_lib.training.checkpoints import CheckpointStore
     from training_lib.training.engine import FitPlan, ResumableFit
+    from training_lib.training.mirror import CheckpointMirror
     from training_lib.training.sinks import Heartbeat, JsonlSink, ProgressPrinter
 
     s = ctx.settings
     out = ctx.model_dir(model_name, round_index)
     jsonl = JsonlSink(out / "metrics.jsonl", ctx.try_number, model=model_name, round=round_index)
     mlflow_sink = MlflowMetricSink(run_id)
+    mirror = CheckpointMirror.for_folder(out / "checkpoints", settings.runs_dir())
+    if mirror is not None:  # a retry on a worker without the run folder's disk
+        mirror.pull(out / "checkpoints")
     store = CheckpointStore(out / "checkpoints", keep_last=s.checkpoint.keep_last,
                             keep_best=s.checkpoint.keep_best, monitor=s.checkpoint.monitor,
-                            mode="max" if "acc" in s.checkpoint.monitor else "min")
+                            mode="max" if "acc" in s.checkpoint.monitor else "min",
+                            mirror=mirror)
     fit_plan = FitPlan(epochs=epochs, batch_size=plan.batch_size, seed=s.seed,
                        every_steps=s.checkpoint.every_steps or s.checkpoint_interval,
                        every_seconds=s.checkpoint.every_seconds,

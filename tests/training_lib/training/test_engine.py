@@ -153,3 +153,31 @@ def test_rollback_to_last_good_checkpoint_with_reduced_lr(tmp_path):
     assert rollbacks[0]["learning_rate"] == pytest.approx(5e-3)
     assert result.global_step == 30
     assert all(np.isfinite(w).all() for w in model.get_weights())
+
+
+def test_low_disk_pauses_after_a_checkpoint_and_resumes_when_space_returns(tmp_path):
+    """auto_pause_on_low_disk: the pause check (every 10 steps) says "low" at step 20 for
+    three polls; training checkpoints, waits, then goes on to the same final weights."""
+    data = _dataset()
+    reference = _model()
+    ResumableFit(reference, data, PLAN, CheckpointStore(tmp_path / "ref")).run()
+
+    low = "0.40 GB free, under min_disk_space_gb 1.0"
+    answers = iter([None, low, low, low])  # step 10: fine; step 20: low for three polls
+    beats = []
+    model = _model()
+    store = CheckpointStore(tmp_path / "run", asynchronous=False, keep_last=10)
+    fit = ResumableFit(model, data, PLAN, store,
+                       pause_when=lambda: next(answers, None),
+                       on_pause=lambda step, why: beats.append((step, why)))
+    fit.pause_poll_s = 0.01
+    result = fit.run()
+    paused = [e for e in result.events if e["kind"] == "paused"]
+    resumed = [e for e in result.events if e["kind"] == "resumed"]
+    assert [(e["step"], e["reason"][:9]) for e in paused] == [(20, "0.40 GB f")]
+    assert resumed and resumed[0]["step"] == 20
+    assert 20 in store.steps()  # checkpointed before waiting
+    assert [s for s, _ in beats] == [20, 20, 20]  # the heartbeat says "paused" while waiting
+    assert result.global_step == 30
+    for a, b in zip(reference.get_weights(), model.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-6)

@@ -1,0 +1,70 @@
+"""The fault demo's killer: it SIGKILLs the training process named by a heartbeat once the
+step is mid-epoch (never before, never in the finishing phase), and finds the retry's
+resume point from the new process's heartbeat and "resumed" event."""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+from training_lib.errors import TrainingLibError
+from training_lib.stack.fault_demo import kill_mid_epoch, kill_step, wait_resumed
+
+
+def _beat(folder, pid: int, step: int, total: int = 100, phase: str = "training") -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "heartbeat.json").write_text(json.dumps(
+        {"step": step, "total": total, "pid": pid, "phase": phase}))
+
+
+def test_kill_step_is_the_middle_of_the_second_epoch():
+    assert kill_step(total=100, epochs=4) == 37  # 25 per epoch: 25 + 12
+    assert kill_step(total=100, epochs=1) == 50
+
+
+def test_the_process_is_killed_once_it_is_mid_epoch(tmp_path):
+    folder = tmp_path / "models" / "logic_model" / "round_1"
+    victim = subprocess.Popen(["sleep", "60"])
+    try:
+        _beat(folder, victim.pid, step=10)
+
+        def advance() -> None:  # a training process beating once in a while
+            for step in (30, 60, 74, 80, 99):
+                time.sleep(0.3)
+                _beat(folder, victim.pid, step)
+
+        threading.Thread(target=advance, daemon=True).start()
+        kill = kill_mid_epoch(tmp_path, lambda _: 2, None, timeout=10, say=lambda _: None)
+        assert victim.wait(timeout=5) == -signal.SIGKILL
+        assert kill.model == "logic_model" and kill.pid == victim.pid
+        assert kill.step == 80  # 50 steps per epoch: the first beat at or past step 75
+    finally:
+        victim.kill()
+
+
+def test_a_model_past_the_window_or_finishing_is_left_alone(tmp_path):
+    victim = subprocess.Popen(["sleep", "60"])
+    try:
+        _beat(tmp_path / "models" / "late" / "round_1", victim.pid, step=95)
+        _beat(tmp_path / "models" / "saving" / "round_1", victim.pid, step=80, phase="finishing")
+        with pytest.raises(TrainingLibError, match="no model .* reached a mid-epoch step"):
+            kill_mid_epoch(tmp_path, lambda _: 2, None, timeout=0.5, say=lambda _: None)
+        assert victim.poll() is None
+    finally:
+        victim.kill()
+
+
+def test_the_resume_point_comes_from_the_new_process(tmp_path):
+    _beat(tmp_path, pid=111, step=40)
+    with pytest.raises(TrainingLibError, match="did not resume"):
+        wait_resumed(tmp_path, killed_pid=111, timeout=0.3)
+    (tmp_path / "metrics.jsonl").write_text(
+        json.dumps({"step": 35, "loss": 0.5}) + "\n" +
+        json.dumps({"event": "resumed", "from_step": 35}) + "\n")
+    _beat(tmp_path, pid=222, step=38)
+    resumed = wait_resumed(tmp_path, killed_pid=111, timeout=2)
+    assert (resumed["from_step"], resumed["pid"], resumed["step"]) == (35, 222, 38)
