@@ -246,6 +246,7 @@ def collaborative(datasets: dict[str, Any], masked: Masked, settings: Any, seed:
     from training_lib.collab.pairs import read_pairs, view_of
     from training_lib.collab.share import Participant, collect_views, compute_knowledge
     from training_lib.models.catalog import MODELS as SPECS
+    from training_lib.training.optimizer_state import carry_optimizer_state
 
     started = time.perf_counter()
     views = collect_views(read_pairs(masked.records, masked.root, settings), masked.root, settings)
@@ -262,8 +263,10 @@ def collaborative(datasets: dict[str, Any], masked: Masked, settings: Any, seed:
                 restore_compile(model)
                 train_on, stats = apply_knowledge(model, ds, shared.students.get(name),
                                                   shared.shared_tables, settings.collaboration)
-                if train_on is ds:  # a new round's worker compiles a fresh optimizer too
+                if train_on is ds:  # a new round's worker compiles again, carrying the state
+                    previous = model.optimizer
                     model.compile_from_config(model.get_compile_config())
+                    carry_optimizer_state(previous, model)
                 per_round[name] = {k: v for k, v in stats.items() if k != "shared_text_layers"}
                 per_round[name]["pseudo_label_accuracy"] = pseudo_accuracy(
                     shared.students.get(name), ds, train_on, masked.truth)

@@ -31,6 +31,7 @@ from training_lib.collab.strategies.distillation import (CollaborativeLoss, Hard
                                                          one_hot, stack_targets)
 from training_lib.config.schema import Collaboration
 from training_lib.data.dataset import Dataset, num_rows
+from training_lib.training.optimizer_state import carry_optimizer_state
 
 if TYPE_CHECKING:
     from training_lib.pipeline.run import RunContext
@@ -145,19 +146,25 @@ def _concat(a: Any, b: Any) -> Any:
 
 
 def compile_collaborative(model: Any, n_classes: int, cfg: Collaboration) -> None:
-    """Compile for (n, 2C) targets with a fresh optimizer of the same kind and settings;
-    the original compile config is kept for `restore_compile`."""
+    """Compile for (n, 2C) targets with an optimizer of the same kind and settings that
+    continues the previous one's state; the original compile config is kept for
+    `restore_compile`."""
     _ORIGINAL_COMPILE.setdefault(model, model.get_compile_config())
-    optimizer = type(model.optimizer).from_config(model.optimizer.get_config())
+    previous = model.optimizer
+    optimizer = type(previous).from_config(previous.get_config())
     model.compile(optimizer=optimizer,
                   loss=CollaborativeLoss(n_classes, cfg.temperature, cfg.distillation_weight),
                   metrics=[HardTargetAccuracy(n_classes)])
+    carry_optimizer_state(previous, model)
 
 
 def restore_compile(model: Any) -> bool:
-    """Recompile with the model's own loss and metrics (True if it had been changed)."""
+    """Recompile with the model's own loss and metrics, keeping the optimizer's state
+    (True if it had been changed)."""
     original = _ORIGINAL_COMPILE.pop(model, None)
     if original is None:
         return False
+    previous = model.optimizer
     model.compile_from_config(original)
+    carry_optimizer_state(previous, model)
     return True

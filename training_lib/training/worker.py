@@ -128,9 +128,17 @@ def warm_start(ctx: RunContext, model_name: str, round_index: int, model: Any) -
 
     import training_lib.models.blocks  # noqa: F401  (registers custom layers for loading)
 
-    old = keras.saving.load_model(previous, compile=False)
+    from training_lib.training.optimizer_state import carry_optimizer_state
+
+    try:  # compiled, to continue its optimizer's state (moments, step count) too
+        old = keras.saving.load_model(previous)
+    except Exception as e:  # noqa: BLE001 - e.g. a custom loss that cannot be rebuilt
+        log.warning("%s: loading %s without its optimizer state: %s", model_name, previous, e)
+        old = keras.saving.load_model(previous, compile=False)
     model.set_weights(old.get_weights())
-    log.info("%s: round %d starts from %s", model_name, round_index, previous)
+    carried = carry_optimizer_state(getattr(old, "optimizer", None), model)
+    log.info("%s: round %d starts from %s (optimizer state %s)", model_name, round_index,
+             previous, "carried" if carried else "fresh")
     return str(previous)
 
 
