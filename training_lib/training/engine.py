@@ -60,6 +60,9 @@ def epoch_permutation(seed: int, epoch: int, n: int) -> np.ndarray:
 
 def snapshot(model: keras.Model) -> dict[str, np.ndarray]:
     """Host copies of every model and optimizer variable, in a stable order."""
+    sync = getattr(model, "jax_state_sync", None)
+    if sync is not None:  # JAX keeps the training state off the variables during fit
+        sync()
     arrays = {f"model/{i:05d}": np.array(v.numpy()) for i, v in enumerate(model.variables)}
     if model.optimizer is not None:
         for i, v in enumerate(model.optimizer.variables):

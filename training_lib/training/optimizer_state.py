@@ -21,7 +21,7 @@ def carry_optimizer_state(source: Any, model: Any) -> bool:
         return source is target and source is not None
     if type(source) is not type(target) or not source.variables:
         return False
-    if not target.variables or len(target.variables) < len(source.variables):
+    if not getattr(target, "built", False):
         target.build(model.trainable_variables)
     pairs = list(zip(target.variables, source.variables))
     if len(target.variables) != len(source.variables) or any(
