@@ -9,7 +9,8 @@ at least one; the others become unlabeled files, and unlabeled pairs records); i
 validation and test labels are all kept -> the four models' datasets through their
 loaders -> two arms with the same total epochs per model:
 
-- independent: each model fits its epochs on its labeled data;
+- independent: each model fits its epochs on its labeled data (in `--rounds` chunks,
+  one optimizer throughout, so that batch boundaries match the other arm);
 - collaborative: `--rounds` rounds of epochs/rounds each; between rounds
   `collab.share.compute_knowledge` (the code the share_knowledge task runs) and per
   model `collab.consume.apply_knowledge` (the code the worker runs).
@@ -27,6 +28,7 @@ most 1.3x independent.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -194,7 +196,9 @@ def fit(model: Any, name: str, dataset: Any, seed: int, epochs: range) -> None:
     """Fit the given epochs (numbers within the model's whole schedule) in one `fit` call:
     epoch e visits the rows in the engine's order for (seed, e), so a model split into
     rounds sees the same order as one that is not, and tiny datasets do not pay Keras'
-    per-epoch overhead hundreds of times."""
+    per-epoch overhead hundreds of times. Each epoch is ceil(n / batch) full batches (its
+    last batch is filled from the start of its own order), so an epoch takes the
+    optimizer steps it takes in the engine and `same_steps` holds in both arms."""
     import keras
     import numpy as np
 
@@ -204,10 +208,14 @@ def fit(model: Any, name: str, dataset: Any, seed: int, epochs: range) -> None:
     if not len(epochs):
         return
     keras.utils.set_random_seed(seed * 1000 + epochs[0])
-    n = dataset.size("train")
-    order = np.concatenate([epoch_permutation(seed, e, n) for e in epochs])
+    n, batch = dataset.size("train"), SCHEDULES[name][1]
+
+    def full_batches(order: np.ndarray) -> np.ndarray:
+        return np.concatenate([order, np.resize(order, (-len(order)) % batch)])
+
+    order = np.concatenate([full_batches(epoch_permutation(seed, e, n)) for e in epochs])
     model.fit(take_rows(dataset.x["train"], order), take_rows(dataset.y["train"], order),
-              batch_size=SCHEDULES[name][1], epochs=1, shuffle=False, verbose=0)
+              batch_size=batch, epochs=1, shuffle=False, verbose=0)
 
 
 def test_accuracy(model: Any, dataset: Any) -> float:
@@ -227,16 +235,52 @@ def val_accuracy(model: Any, dataset: Any) -> float:
     return float(np.mean(predicted.argmax(-1) == np.asarray(dataset.y["val"])))
 
 
-def independent(datasets: dict[str, Any], seed: int, scale: float) -> dict[str, Any]:
+def fresh_session() -> None:
+    """Each arm starts from a clean Keras/TensorFlow state: the arm that runs second
+    would otherwise pay for the first one's graphs and garbage."""
+    import gc
+
+    import keras
+
+    keras.backend.clear_session()
+    gc.collect()
+
+
+@contextlib.contextmanager
+def timed(phases: dict[str, float], key: str):
+    """Add the block's wall time to phases[key]."""
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        phases[key] = round(phases.get(key, 0.0) + time.perf_counter() - t0, 2)
+
+
+def independent(datasets: dict[str, Any], seed: int, scale: float,
+                rounds: int) -> dict[str, Any]:
+    """Each model alone on its labeled rows. Its epochs are fitted in the same chunks as
+    the collaborative rounds (one model, one optimizer, no recompile): `fit` batches run
+    across epoch boundaries within a call, so equal chunks give a model that receives no
+    knowledge exactly the same batches in both arms."""
     started = time.perf_counter()
     out: dict[str, Any] = {"models": {}}
+    phases: dict[str, float] = {}
     for name, ds in datasets.items():
         t0 = time.perf_counter()
-        model = build(name, ds, seed)
-        fit(model, name, ds, seed, range(epochs_of(name, ds.size("train"), scale)))
-        out["models"][name] = {"test": test_accuracy(model, ds), "train_rows": ds.size("train"),
+        with timed(phases, "build"):
+            model = build(name, ds, seed)
+        first = 0
+        for r, chunk in enumerate(rounds_epochs(epochs_of(name, ds.size("train"), scale),
+                                                rounds), start=1):
+            with timed(phases, f"fit_{r}"):
+                fit(model, name, ds, seed, range(first, first + chunk))
+            first += chunk
+        with timed(phases, "test"):
+            accuracy = test_accuracy(model, ds)
+        out["models"][name] = {"test": accuracy, "train_rows": ds.size("train"),
                                "seconds": round(time.perf_counter() - t0, 2)}
     out["seconds"] = time.perf_counter() - started
+    out["phases"] = phases
     return out
 
 
@@ -246,11 +290,14 @@ def collaborative(datasets: dict[str, Any], masked: Masked, settings: Any, seed:
     from training_lib.collab.pairs import read_pairs, view_of
     from training_lib.collab.share import Participant, collect_views, compute_knowledge
     from training_lib.models.catalog import MODELS as SPECS
-    from training_lib.training.optimizer_state import carry_optimizer_state
 
     started = time.perf_counter()
-    views = collect_views(read_pairs(masked.records, masked.root, settings), masked.root, settings)
-    models = {name: build(name, ds, seed) for name, ds in datasets.items()}
+    phases: dict[str, float] = {}
+    with timed(phases, "views"):
+        views = collect_views(read_pairs(masked.records, masked.root, settings), masked.root,
+                              settings)
+    with timed(phases, "build"):
+        models = {name: build(name, ds, seed) for name, ds in datasets.items()}
     shared: Any = None
     log: dict[str, Any] = {"rounds": []}
     share_s = 0.0
@@ -260,13 +307,11 @@ def collaborative(datasets: dict[str, Any], masked: Masked, settings: Any, seed:
             model = models[name]
             train_on = ds
             if shared is not None:
-                restore_compile(model)
-                train_on, stats = apply_knowledge(model, ds, shared.students.get(name),
-                                                  shared.shared_tables, settings.collaboration)
-                if train_on is ds:  # a new round's worker compiles again, carrying the state
-                    previous = model.optimizer
-                    model.compile_from_config(model.get_compile_config())
-                    carry_optimizer_state(previous, model)
+                with timed(phases, "apply"):
+                    restore_compile(model)
+                    train_on, stats = apply_knowledge(model, ds, shared.students.get(name),
+                                                      shared.shared_tables,
+                                                      settings.collaboration)
                 per_round[name] = {k: v for k, v in stats.items() if k != "shared_text_layers"}
                 per_round[name]["pseudo_label_accuracy"] = pseudo_accuracy(
                     shared.students.get(name), ds, train_on, masked.truth)
@@ -274,7 +319,8 @@ def collaborative(datasets: dict[str, Any], masked: Masked, settings: Any, seed:
             first = sum(split[:r - 1])
             epochs = epochs_for(split[r - 1], ds.size("train"), train_on.size("train"),
                                 SCHEDULES[name][1], settings.collaboration)
-            fit(model, name, train_on, seed, range(first, first + epochs))
+            with timed(phases, f"fit_{r}"):
+                fit(model, name, train_on, seed, range(first, first + epochs))
         if r < rounds:
             t0 = time.perf_counter()
             participants = [Participant(name, models[name], list(ds.classes),
@@ -290,10 +336,12 @@ def collaborative(datasets: dict[str, Any], masked: Masked, settings: Any, seed:
             log["rounds"].append({"round": r, "consumed": per_round})
     out: dict[str, Any] = {"models": {}}
     for name, ds in datasets.items():
-        restore_compile(models[name])
-        out["models"][name] = {"test": test_accuracy(models[name], ds)}
+        with timed(phases, "test"):
+            restore_compile(models[name])
+            out["models"][name] = {"test": test_accuracy(models[name], ds)}
+    phases["share"] = round(share_s, 2)
     out.update({"seconds": time.perf_counter() - started, "share_seconds": round(share_s, 2),
-                "log": log})
+                "phases": phases, "log": log})
     return out
 
 
@@ -394,7 +442,9 @@ def main(argv: list[str] | None = None) -> int:
         for seed in seeds:
             masked = mask(demo, records, settings, f, seed)
             datasets = load_datasets(masked, settings)
-            ind = independent(datasets, seed, args.steps_scale)
+            fresh_session()
+            ind = independent(datasets, seed, args.steps_scale, args.rounds)
+            fresh_session()
             col = collaborative(datasets, masked, settings, seed, args.rounds, args.steps_scale)
             run = {"fraction": f, "seed": seed, "independent": ind, "collaborative": col}
             runs.append(run)
@@ -408,6 +458,7 @@ def main(argv: list[str] | None = None) -> int:
                                                 for m, v in col["models"].items()},
                               "seconds": [round(ind["seconds"], 1), round(col["seconds"], 1)],
                               "share_seconds": col["share_seconds"],
+                              "phases": [ind["phases"], col["phases"]],
                               "shared": [brief(r.get("share")) for r in col["log"]["rounds"]
                                          if r.get("share")],
                               "consumed": col["log"]["rounds"][-1].get("consumed")},
