@@ -32,38 +32,52 @@ def read_beat(path: Path) -> dict[str, Any]:
         return {}
 
 
-def kill_step(total: int, epochs: int) -> int:
-    """The middle of the second epoch (of the first, for one-epoch runs). Heartbeats come
-    once a second, so the kill lands in [this step, this step + a third of an epoch]."""
+def kill_window(total: int, epochs: int) -> tuple[int, int, int]:
+    """(first step to kill at, last step to kill at, steps per epoch): from the middle of
+    the second epoch (of the only one) to half an epoch before the end of training."""
     per_epoch = max(1, total // max(1, epochs))
-    return per_epoch + per_epoch // 2 if epochs >= 2 else max(1, per_epoch // 2)
+    if epochs >= 2:
+        return per_epoch + per_epoch // 2, total - per_epoch // 2, per_epoch
+    return max(1, per_epoch // 4), max(1, 3 * per_epoch // 4), per_epoch
+
+
+def mid_epoch(step: int, per_epoch: int) -> bool:
+    """Not on an epoch boundary (nor within one step of it)."""
+    return 1 < step % per_epoch < per_epoch - 1
 
 
 def kill_mid_epoch(run_dir: Path, epochs_of: Callable[[str], int], model: str | None,
                    timeout: float, say=print) -> Kill:
-    """Wait for a training heartbeat (of `model`, or of the first model that trains long
-    enough to be hit mid-epoch), then SIGKILL its process at `kill_step`."""
+    """Wait for a training heartbeat (of `model`, or of whichever model trains longest),
+    then SIGKILL its process at a step inside an epoch. Heartbeats come once a second, so
+    the kill lands on the first beat in the window that is not on an epoch boundary."""
     deadline, last_said = time.monotonic() + timeout, 0.0
     while time.monotonic() < deadline:
-        for path in sorted(run_dir.glob("models/*/round_1/heartbeat.json")):
-            name, beat = path.parent.parent.name, read_beat(path)
-            total = int(beat.get("total") or 0)
-            if not beat or (model and name != model) or total < 8:
-                continue
-            target = kill_step(total, epochs_of(name))
-            per_epoch = max(1, total // max(1, epochs_of(name)))
-            step = int(beat.get("step") or 0)
-            if step > target + per_epoch // 3 or beat.get("phase", "training") != "training":
-                continue  # too late for this one (beats come 1/s); another may still be early
-            if step >= target:
+        beats = [(path.parent.parent.name, read_beat(path))
+                 for path in run_dir.glob("models/*/round_1/heartbeat.json")]
+        beats = sorted(((n, b) for n, b in beats if b and (not model or n == model)
+                        and int(b.get("total") or 0) >= 8
+                        and b.get("phase", "training") == "training"),
+                       key=lambda nb: -int(nb[1]["total"]))
+        for name, beat in beats:
+            total, step = int(beat["total"]), int(beat.get("step") or 0)
+            first, last, per_epoch = kill_window(total, epochs_of(name))
+            if first <= step <= last and mid_epoch(step, per_epoch):
                 os.kill(int(beat["pid"]), signal.SIGKILL)
                 return Kill(name, int(beat["pid"]), step, total, time.time())
-            if time.monotonic() - last_said > 5:
-                say(f"  {name}: step {step}/{total}, will kill its training process at step "
-                    f"{target} (mid-epoch)")
+            if step < first and time.monotonic() - last_said > 5:
+                say(f"  {name}: step {step}/{total}, will kill its training process from "
+                    f"step {first} on, mid-epoch")
                 last_said = time.monotonic()
         time.sleep(0.02)
     raise TrainingLibError(f"no model of {run_dir} reached a mid-epoch step within {timeout:.0f}s")
+
+
+def last_step(folder: Path, beat_step: int) -> int:
+    """The furthest step the dead process left a trace of (heartbeat, logged metrics)."""
+    steps = [beat_step] + [int(e["step"]) for e in _lines(folder / "metrics.jsonl")
+                           if isinstance(e.get("step"), int) and "event" not in e]
+    return max(steps)
 
 
 def wait_resumed(folder: Path, killed_pid: int, timeout: float) -> dict[str, Any]:
@@ -80,16 +94,20 @@ def wait_resumed(folder: Path, killed_pid: int, timeout: float) -> dict[str, Any
     raise TrainingLibError(f"the retry of {folder} did not resume within {timeout:.0f}s")
 
 
-def _events(path: Path) -> list[dict[str, Any]]:
+def _lines(path: Path) -> list[dict[str, Any]]:
     out = []
     for line in path.read_text().splitlines() if path.exists() else []:
         try:
             item = json.loads(line)
         except ValueError:
             continue
-        if isinstance(item, dict) and "event" in item:
+        if isinstance(item, dict):
             out.append(item)
     return out
+
+
+def _events(path: Path) -> list[dict[str, Any]]:
+    return [item for item in _lines(path) if "event" in item]
 
 
 def run_fault_demo(preset: str, conf: dict[str, Any], model: str | None,
@@ -116,20 +134,24 @@ def run_fault_demo(preset: str, conf: dict[str, Any], model: str | None,
     print(f"triggered {preset} run {run_id}; waiting for a training task to get mid-epoch",
           flush=True)
     kill = kill_mid_epoch(run_dir, epochs_of, model, timeout=900, say=lambda s: print(s, flush=True))
-    print(f"SIGKILL -> {kill.model} training process (pid {kill.pid}) at step "
-          f"{kill.step}/{kill.total}", flush=True)
     folder = run_dir / "models" / kill.model / "round_1"
+    reached = last_step(folder, kill.step)
+    print(f"SIGKILL -> {kill.model} training process (pid {kill.pid}) at step "
+          f"{reached}/{kill.total}", flush=True)
     resumed = wait_resumed(folder, kill.pid, timeout=900)
     print(f"retry resumed: new process pid {resumed['pid']} restored the checkpoint of step "
-          f"{resumed['from_step']} (work lost: {kill.step - resumed['from_step']} steps), "
-          f"reached step {resumed['step']} {resumed['at'] - kill.at:.1f}s after the kill "
-          f"(retry delay {settings.retry_delay_seconds:g}s)", flush=True)
+          f"{resumed['from_step']} (the dead process's last trace: step {reached}; "
+          f"checkpoint_interval {settings.checkpoint_interval}), reached step "
+          f"{resumed['step']} {resumed['at'] - kill.at:.1f}s after the kill (retry delay "
+          f"{settings.retry_delay_seconds:g}s)", flush=True)
     state = follow(lambda: api.dag_run(preset, run_id), lambda: api.task_instances(preset, run_id),
                    preset, run_id, timeout=timeout)
     for fault in read_faults(run_dir):
-        print("fault recorded: " + ", ".join(f"{k}={v}" for k, v in fault.items()
-                                              if k in ("model", "try", "host", "device", "kind",
-                                                       "step", "error")))
+        first_line = (str(fault.get("error") or "").splitlines() or [""])[0]
+        fault["error"] = first_line.split("; last output")[0][:120]
+        print("fault recorded: " + ", ".join(f"{k}={fault.get(k)}" for k in
+                                              ("model", "try", "host", "device", "kind",
+                                               "step", "error")))
     result = json.loads((folder / "result.json").read_text()) if (folder / "result.json").exists() \
         else {}
     if result:

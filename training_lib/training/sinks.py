@@ -89,9 +89,9 @@ class ProgressPrinter:
         self._last = now
         done = step - self._first_step
         rate = done / max(now - self._start, 1e-9)
-        eta = (self.total - step) / rate if rate > 0 else float("nan")
+        eta = f"{(self.total - step) / rate:.0f}s" if rate > 0 else "?"
         loss = metrics.get("loss", metrics.get("epoch_loss", float("nan")))
         print(f"PROGRESS {self.model} step {step}/{self.total} epoch "
               f"{int(metrics.get('epoch', 0))}/{self.epochs} loss {loss:.4f} "
-              f"{metrics.get('samples_per_second', 0):.0f} samples/s ETA {eta:.0f}s",
+              f"{metrics.get('samples_per_second', 0):.0f} samples/s ETA {eta}",
               file=self.stream, flush=True)

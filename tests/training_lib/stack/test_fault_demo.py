@@ -12,7 +12,7 @@ import time
 import pytest
 
 from training_lib.errors import TrainingLibError
-from training_lib.stack.fault_demo import kill_mid_epoch, kill_step, wait_resumed
+from training_lib.stack.fault_demo import kill_mid_epoch, kill_window, last_step, wait_resumed
 
 
 def _beat(folder, pid: int, step: int, total: int = 100, phase: str = "training") -> None:
@@ -21,9 +21,9 @@ def _beat(folder, pid: int, step: int, total: int = 100, phase: str = "training"
         {"step": step, "total": total, "pid": pid, "phase": phase}))
 
 
-def test_kill_step_is_the_middle_of_the_second_epoch():
-    assert kill_step(total=100, epochs=4) == 37  # 25 per epoch: 25 + 12
-    assert kill_step(total=100, epochs=1) == 50
+def test_the_window_starts_mid_second_epoch_and_ends_before_training_does():
+    assert kill_window(total=100, epochs=4) == (37, 88, 25)  # 25 per epoch
+    assert kill_window(total=100, epochs=1) == (25, 75, 100)
 
 
 def test_the_process_is_killed_once_it_is_mid_epoch(tmp_path):
@@ -33,15 +33,16 @@ def test_the_process_is_killed_once_it_is_mid_epoch(tmp_path):
         _beat(folder, victim.pid, step=10)
 
         def advance() -> None:  # a training process beating once in a while
-            for step in (30, 60, 74, 80, 99):
+            for step in (30, 60, 74, 100, 81, 90):
                 time.sleep(0.3)
-                _beat(folder, victim.pid, step)
+                _beat(folder, victim.pid, step, total=200)
 
         threading.Thread(target=advance, daemon=True).start()
-        kill = kill_mid_epoch(tmp_path, lambda _: 2, None, timeout=10, say=lambda _: None)
+        kill = kill_mid_epoch(tmp_path, lambda _: 4, None, timeout=10, say=lambda _: None)
         assert victim.wait(timeout=5) == -signal.SIGKILL
         assert kill.model == "logic_model" and kill.pid == victim.pid
-        assert kill.step == 80  # 50 steps per epoch: the first beat at or past step 75
+        # 50 steps per epoch, window from step 75: 100 is an epoch boundary, 81 is not
+        assert kill.step == 81
     finally:
         victim.kill()
 
@@ -49,7 +50,7 @@ def test_the_process_is_killed_once_it_is_mid_epoch(tmp_path):
 def test_a_model_past_the_window_or_finishing_is_left_alone(tmp_path):
     victim = subprocess.Popen(["sleep", "60"])
     try:
-        _beat(tmp_path / "models" / "late" / "round_1", victim.pid, step=95)
+        _beat(tmp_path / "models" / "late" / "round_1", victim.pid, step=97)
         _beat(tmp_path / "models" / "saving" / "round_1", victim.pid, step=80, phase="finishing")
         with pytest.raises(TrainingLibError, match="no model .* reached a mid-epoch step"):
             kill_mid_epoch(tmp_path, lambda _: 2, None, timeout=0.5, say=lambda _: None)
@@ -68,3 +69,10 @@ def test_the_resume_point_comes_from_the_new_process(tmp_path):
     _beat(tmp_path, pid=222, step=38)
     resumed = wait_resumed(tmp_path, killed_pid=111, timeout=2)
     assert (resumed["from_step"], resumed["pid"], resumed["step"]) == (35, 222, 38)
+
+
+def test_the_last_trace_of_a_dead_process_is_its_furthest_step(tmp_path):
+    (tmp_path / "metrics.jsonl").write_text("\n".join(json.dumps(x) for x in (
+        {"step": 40, "loss": 0.5}, {"step": 60, "loss": 0.4}, {"event": "start", "step": 99})))
+    assert last_step(tmp_path, beat_step=55) == 60
+    assert last_step(tmp_path, beat_step=70) == 70
