@@ -52,7 +52,9 @@ def test_sigkill_mid_epoch_is_retried_and_resumes_exactly(live_stack):
     assert train["try_number"] == 2
     result = json.loads((heartbeat.parent / "result.json").read_text())
     assert result["try_number"] == 2 and result["resumed_from_step"] is not None
-    assert killed - 7 <= result["resumed_from_step"] <= killed
+    # at most one interval (7) lost, plus an asynchronous write in flight at the kill; the
+    # heartbeat that named the kill step is up to 1 s old, so the checkpoint may be newer
+    assert killed - 2 * 7 - 1 <= result["resumed_from_step"]
     assert result["steps_run"] == ref["global_step"] - result["resumed_from_step"]
     for a, b in zip(_weights("resume_logic", reference), _weights("resume_logic", run_id)):
         np.testing.assert_allclose(a, b, atol=1e-6)

@@ -117,7 +117,6 @@ def run_fault_demo(preset: str, conf: dict[str, Any], model: str | None,
     from training_lib.stack.airflow_api import AirflowApi
     from training_lib.stack.follow import follow
     from training_lib.stack.processes import wait_until
-    from training_lib.training.fault_log import read_faults
 
     settings = load_preset(preset).settings
     run_epochs = conf.get("epochs") or settings.epochs
@@ -125,6 +124,7 @@ def run_fault_demo(preset: str, conf: dict[str, Any], model: str | None,
     def epochs_of(name: str) -> int:
         own = settings.models.get(name)
         return own.epochs if own and own.epochs else run_epochs
+
     api = AirflowApi()
     if not wait_until(lambda: api.get_dag(preset) is not None, 120, interval=3, what=preset):
         raise TrainingLibError(f"Airflow has not loaded DAG {preset!r}")
@@ -146,17 +146,24 @@ def run_fault_demo(preset: str, conf: dict[str, Any], model: str | None,
           f"{settings.retry_delay_seconds:g}s)", flush=True)
     state = follow(lambda: api.dag_run(preset, run_id), lambda: api.task_instances(preset, run_id),
                    preset, run_id, timeout=timeout)
+    print_outcome(run_dir, kill.model)
+    return run_id, state
+
+
+def print_outcome(run_dir: Path, model: str) -> None:
+    """The faults the run recorded (first line of each error) and how `model` finished."""
+    from training_lib.training.fault_log import read_faults
+
     for fault in read_faults(run_dir):
         first_line = (str(fault.get("error") or "").splitlines() or [""])[0]
         fault["error"] = first_line.split("; last output")[0][:120]
         print("fault recorded: " + ", ".join(f"{k}={fault.get(k)}" for k in
                                               ("model", "try", "host", "device", "kind",
                                                "step", "error")))
-    result = json.loads((folder / "result.json").read_text()) if (folder / "result.json").exists() \
-        else {}
-    if result:
-        print(f"{kill.model}: finished on try {result.get('try_number')}, resumed from step "
+    path = run_dir / "models" / model / "round_1" / "result.json"
+    if path.exists():
+        result = json.loads(path.read_text())
+        print(f"{model}: finished on try {result.get('try_number')}, resumed from step "
               f"{result.get('resumed_from_step')}, ran {result.get('steps_run')} more steps to "
               f"step {result.get('global_step')}; test {result.get('metric')} "
               f"{result.get('test_metric', float('nan')):.3f}")
-    return run_id, state
