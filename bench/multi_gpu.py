@@ -57,9 +57,8 @@ def plan_for(distributed: bool, batch: int):
     from training_lib.resources.plan import ModelNeed, plan_resources
     from training_lib.resources.probe import probe_machine
 
-    plan = plan_resources(probe_machine(), [ModelNeed("vision_service", 384, batch, 0)],
+    return plan_resources(probe_machine(), [ModelNeed("vision_service", 384, batch, 0)],
                           distributed=distributed)
-    return plan.models["vision_service"]
 
 
 def child(args: argparse.Namespace) -> None:
@@ -69,12 +68,11 @@ def child(args: argparse.Namespace) -> None:
     from training_lib.models.catalog import MODELS
     from training_lib.models.resolve import build_model
     from training_lib.resources.apply import configure_framework, distribution_scope
-    from training_lib.resources.plan import ModelPlan
+    from training_lib.resources.plan import ResourcePlan
     from training_lib.training.checkpoints import CheckpointStore
     from training_lib.training.engine import FitPlan, ResumableFit
 
-    plan = ModelPlan(**{**json.loads(args.plan), "gpu_indices": tuple(json.loads(args.plan)
-                                                                       ["gpu_indices"])})
+    plan = ResourcePlan.load(Path(args.plan)).models["vision_service"]
     configure_framework(plan)
     import keras
 
@@ -118,11 +116,12 @@ def child(args: argparse.Namespace) -> None:
 
 
 def run_child(plan, args, store: Path, weights: Path, stop_after: int = 0) -> dict:
+    """Run one configuration of `plan` (a ResourcePlan) in a process under its environment."""
     from training_lib.resources.apply import environment_for
 
-    env = {**os.environ, **environment_for(plan)}
-    plan_json = json.dumps({**plan.__dict__, "gpu_indices": list(plan.gpu_indices)})
-    out = subprocess.run([sys.executable, __file__, "--child", "--plan", plan_json,
+    env = {**os.environ, **environment_for(plan.models["vision_service"])}
+    plan_file = plan.save(store.with_suffix(".plan.json"))
+    out = subprocess.run([sys.executable, __file__, "--child", "--plan", str(plan_file),
                           "--store", str(store), "--weights", str(weights),
                           "--epochs", str(args.epochs), "--batch", str(args.batch),
                           "--repeat", str(args.repeat), "--size", str(args.size),
@@ -142,7 +141,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=24)
     parser.add_argument("--size", type=int, default=32, help="image side (a multiple of 8)")
     parser.add_argument("--child", action="store_true")
-    parser.add_argument("--plan")
+    parser.add_argument("--plan", help="(child) the ResourcePlan file")
     parser.add_argument("--store")
     parser.add_argument("--weights")
     parser.add_argument("--stop-after", type=int, default=0)
@@ -153,21 +152,22 @@ def main() -> None:
     import numpy as np
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-multi-gpu-"))
-    single, multi = plan_for(False, args.batch), plan_for(True, args.batch)
+    single_plan, multi_plan = plan_for(False, args.batch), plan_for(True, args.batch)
+    single, multi = single_plan.models["vision_service"], multi_plan.models["vision_service"]
     print(f"plans: one GPU {single.device} batch {single.batch_size}; distributed "
           f"{multi.device} batch {multi.batch_size} ({multi.note})", flush=True)
     if len(multi.gpu_indices) < 2:
         raise SystemExit(f"needs 2+ GPUs; the plan got {multi.device}")
-    one = run_child(single, args, tmp / "one", tmp / "one.npz")
+    one = run_child(single_plan, args, tmp / "one", tmp / "one.npz")
     print("one GPU:", json.dumps(one), flush=True)
-    many = run_child(multi, args, tmp / "many", tmp / "many.npz")
+    many = run_child(multi_plan, args, tmp / "many", tmp / "many.npz")
     print(f"{len(multi.gpu_indices)} GPUs:", json.dumps(many), flush=True)
     stop = int(many["global_step"] * 0.6) + 7  # not on a checkpoint step
-    stopped = run_child(multi, args, tmp / "killed", tmp / "killed.npz", stop_after=stop)
+    stopped = run_child(multi_plan, args, tmp / "killed", tmp / "killed.npz", stop_after=stop)
     print("stopped:", json.dumps(stopped), flush=True)
-    resumed = run_child(multi, args, tmp / "killed", tmp / "killed.npz")
+    resumed = run_child(multi_plan, args, tmp / "killed", tmp / "killed.npz")
     print("resumed:", json.dumps(resumed), flush=True)
-    again = run_child(multi, args, tmp / "again", tmp / "again.npz")  # GPU nondeterminism
+    run_child(multi_plan, args, tmp / "again", tmp / "again.npz")  # GPU nondeterminism
 
     def max_diff(x: Path, y: Path) -> float:
         a, b = np.load(x), np.load(y)

@@ -140,8 +140,7 @@ def train_queue(use_gpu: bool) -> dict[str, str]:
 
 def priority_weight(preset: Preset, model: str) -> int:
     """Urgent first, then small: urgency (0-10) dominates, footprint breaks ties."""
-    override = preset.settings.models.get(model)
-    urgency = override.urgency if override and override.urgency is not None else preset.settings.urgency
+    urgency = preset.settings.for_model(model, "urgency")
     footprint = MODELS[model].footprint_mb if model in MODELS else 512
     return urgency * 100 + max(0, 99 - footprint // 32)
 

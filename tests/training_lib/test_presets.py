@@ -105,3 +105,13 @@ def test_preset_catalog_names_match_models():
     for name in list_presets(ROOT / "presets"):
         for model in load_preset(name, ROOT / "presets").models:
             assert model in MODELS
+
+
+def test_a_models_override_wins_and_an_unset_one_falls_back_to_the_preset(tmp_path):
+    path = _write(tmp_path, "per_model", "description: per-model settings\n"
+                  "target_models: [logic_model, math_model]\nepochs: 5\nurgency: 7\n"
+                  "models:\n  logic_model: {epochs: 12, urgency: 0}\n")
+    s = load_preset(path).settings
+    assert (s.for_model("logic_model", "epochs"), s.for_model("math_model", "epochs")) == (12, 5)
+    assert (s.for_model("logic_model", "urgency"), s.for_model("math_model", "urgency")) == (0, 7)
+    assert s.for_model("logic_model", "batch_size") == s.batch_size

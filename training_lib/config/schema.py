@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import (BaseModel, ConfigDict, Field, ValidationInfo, field_validator,
                       model_validator)
@@ -181,6 +181,11 @@ class PresetModel(_Strict):
             if problem:
                 raise ValueError(f"a cron expression or @macro ({problem})")
         return value
+
+    def for_model(self, model: str, key: str) -> Any:
+        """`key` for one model: its `models.<model>.<key>` override, else the preset's."""
+        override = getattr(self.models.get(model), key, None)
+        return override if override is not None else getattr(self, key)
 
     @model_validator(mode="after")
     def _consistent(self) -> "PresetModel":

@@ -136,10 +136,9 @@ def plan_for(ctx: RunContext, names: list[str], nvml: Any = None,
     needs = []
     for name in names:
         spec = spec_for(name, ctx.settings)
-        o = ctx.settings.models.get(name)
         needs.append(ModelNeed(name, spec.footprint_mb,
-                               (o.batch_size if o and o.batch_size else ctx.settings.batch_size),
-                               (o.urgency if o and o.urgency is not None else ctx.settings.urgency)))
+                               ctx.settings.for_model(name, "batch_size"),
+                               ctx.settings.for_model(name, "urgency")))
     return plan_resources(probe, needs, use_gpu=ctx.settings.use_gpu,
                           distributed=ctx.settings.distributed_training,
                           mixed_precision=ctx.settings.mixed_precision, exclude_gpus=exclude_gpus)

@@ -83,6 +83,7 @@ def report_data(ctx: RunContext, streams: metrics.Streams, system: dict[str, Any
     from training_lib.training.fault_log import read_faults
 
     evaluation = ctx.read_json("evaluation.json", {}) or {}
+    results = model_results(ctx)
     validation = ctx.read_json("validation.json", {}) or {}
     docs = validation.get("docs_path") or None
     knowledge = [json.loads(p.read_text()) for p in sorted(
@@ -103,26 +104,25 @@ def report_data(ctx: RunContext, streams: metrics.Streams, system: dict[str, Any
         "system": summary.system_summary(system),
         "anomalies": {"events": anomalies, "counts": summary.anomaly_counts(anomalies),
                       "grid": grid},
-        "faults": summary.faults(streams, evaluation, model_results(ctx), anomalies,
+        "faults": summary.faults(streams, evaluation, results, anomalies,
                                  read_faults(ctx.run_dir)),
         "knowledge": knowledge,
-        "incremental": incremental_summary(ctx),
+        "incremental": incremental_summary(ctx, results),
         "trends": {"runs": runs, "regressions": trends.regressions(runs)},
         "problems": run_problems(ctx),
         "artifacts": {},
     }
 
 
-def incremental_summary(ctx: RunContext) -> dict[str, Any] | None:
+def incremental_summary(ctx: RunContext,
+                        results: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
     """What an incremental run detected and, per model, its old/new test metrics before
     (the champion) and after fine-tuning with the forgetting guard's verdict; None for
     runs of presets without `incremental`."""
-    from training_lib.pipeline.stages import model_results
-
     detection = ctx.read_json("incremental.json")
     if detection is None:
         return None
-    models = {model: result["incremental"] for model, result in model_results(ctx).items()
+    models = {model: result["incremental"] for model, result in results.items()
               if result.get("incremental")}
     return {"detection": detection, "models": models}
 

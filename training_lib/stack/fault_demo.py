@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from training_lib.errors import TrainingLibError
+from training_lib.training.sinks import read_heartbeat, read_jsonl
 
 
 @dataclass
@@ -23,13 +24,6 @@ class Kill:
     step: int
     total: int
     at: float
-
-
-def read_beat(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
 
 
 def kill_window(total: int, epochs: int) -> tuple[int, int, int]:
@@ -53,7 +47,7 @@ def kill_mid_epoch(run_dir: Path, epochs_of: Callable[[str], int], model: str | 
     the kill lands on the first beat in the window that is not on an epoch boundary."""
     deadline, last_said = time.monotonic() + timeout, 0.0
     while time.monotonic() < deadline:
-        beats = [(path.parent.parent.name, read_beat(path))
+        beats = [(path.parent.parent.name, read_beat_or_empty(path))
                  for path in run_dir.glob("models/*/round_1/heartbeat.json")]
         beats = sorted(((n, b) for n, b in beats if b and (not model or n == model)
                         and int(b.get("total") or 0) >= 8
@@ -75,7 +69,7 @@ def kill_mid_epoch(run_dir: Path, epochs_of: Callable[[str], int], model: str | 
 
 def last_step(folder: Path, beat_step: int) -> int:
     """The furthest step the dead process left a trace of (heartbeat, logged metrics)."""
-    steps = [beat_step] + [int(e["step"]) for e in _lines(folder / "metrics.jsonl")
+    steps = [beat_step] + [int(e["step"]) for e in read_jsonl(folder / "metrics.jsonl")
                            if isinstance(e.get("step"), int) and "event" not in e]
     return max(steps)
 
@@ -84,7 +78,7 @@ def wait_resumed(folder: Path, killed_pid: int, timeout: float) -> dict[str, Any
     """The retry's "resumed" event (checkpoint step it restored) and its first new step."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        beat = read_beat(folder / "heartbeat.json")
+        beat = read_beat_or_empty(folder / "heartbeat.json")
         if beat and beat.get("pid") != killed_pid and beat.get("step"):
             resumed = [e for e in _events(folder / "metrics.jsonl") if e.get("event") == "resumed"]
             if resumed:
@@ -94,20 +88,12 @@ def wait_resumed(folder: Path, killed_pid: int, timeout: float) -> dict[str, Any
     raise TrainingLibError(f"the retry of {folder} did not resume within {timeout:.0f}s")
 
 
-def _lines(path: Path) -> list[dict[str, Any]]:
-    out = []
-    for line in path.read_text().splitlines() if path.exists() else []:
-        try:
-            item = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(item, dict):
-            out.append(item)
-    return out
-
-
 def _events(path: Path) -> list[dict[str, Any]]:
-    return [item for item in _lines(path) if "event" in item]
+    return [item for item in read_jsonl(path) if "event" in item]
+
+
+def read_beat_or_empty(path: Path) -> dict[str, Any]:
+    return read_heartbeat(path) or {}
 
 
 def run_fault_demo(preset: str, conf: dict[str, Any], model: str | None,
@@ -118,13 +104,7 @@ def run_fault_demo(preset: str, conf: dict[str, Any], model: str | None,
     from training_lib.stack.follow import follow
     from training_lib.stack.processes import wait_until
 
-    settings = load_preset(preset).settings
-    run_epochs = conf.get("epochs") or settings.epochs
-
-    def epochs_of(name: str) -> int:
-        own = settings.models.get(name)
-        return own.epochs if own and own.epochs else run_epochs
-
+    settings = load_preset(preset).with_overrides(epochs=conf.get("epochs")).settings
     api = AirflowApi()
     if not wait_until(lambda: api.get_dag(preset) is not None, 120, interval=3, what=preset):
         raise TrainingLibError(f"Airflow has not loaded DAG {preset!r}")
@@ -133,7 +113,8 @@ def run_fault_demo(preset: str, conf: dict[str, Any], model: str | None,
     run_dir = run_dir_for(preset, run_id)
     print(f"triggered {preset} run {run_id}; waiting for a training task to get mid-epoch",
           flush=True)
-    kill = kill_mid_epoch(run_dir, epochs_of, model, timeout=900, say=lambda s: print(s, flush=True))
+    kill = kill_mid_epoch(run_dir, lambda name: settings.for_model(name, "epochs"), model,
+                          timeout=900, say=lambda line: print(line, flush=True))
     folder = run_dir / "models" / kill.model / "round_1"
     reached = last_step(folder, kill.step)
     print(f"SIGKILL -> {kill.model} training process (pid {kill.pid}) at step "

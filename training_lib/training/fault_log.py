@@ -13,7 +13,7 @@ from typing import Any
 
 from training_lib import settings
 from training_lib.pipeline.run import RunContext
-from training_lib.training.sinks import read_heartbeat
+from training_lib.training.sinks import read_heartbeat, read_jsonl
 
 FILE = "faults.jsonl"
 
@@ -28,16 +28,7 @@ def record_fault(ctx: RunContext, **fields: Any) -> dict[str, Any]:
 
 
 def read_faults(run_dir: Path) -> list[dict[str, Any]]:
-    path = run_dir / FILE
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text().splitlines():
-        try:
-            out.append(json.loads(line))
-        except ValueError:
-            continue
-    return out
+    return read_jsonl(run_dir / FILE)
 
 
 def step_reached(ctx: RunContext, model: str, round_index: int) -> int | None:
@@ -89,15 +80,8 @@ def note_lost_tries(ctx: RunContext, model: str, round_index: int) -> list[dict[
 
 
 def _started_tries(ctx: RunContext, model: str, round_index: int) -> dict[int, dict[str, Any]]:
-    path = ctx.model_dir(model, round_index) / "metrics.jsonl"
     tries: dict[int, dict[str, Any]] = {}
-    if not path.exists():
-        return tries
-    for line in path.read_text().splitlines():
-        try:
-            item = json.loads(line)
-        except ValueError:
-            continue
+    for item in read_jsonl(ctx.model_dir(model, round_index) / "metrics.jsonl"):
         t = item.get("try")
         if item.get("event") == "start":
             tries[t] = {"host": item.get("host"), "device": item.get("device")}

@@ -62,9 +62,7 @@ def train(ctx: RunContext, model_name: str, round_index: int, plan: ModelPlan) -
     from training_lib.resources.apply import configure_framework, distribution_scope
 
     s = ctx.settings
-    overrides = s.models.get(model_name)
-    epochs = overrides.epochs if overrides and overrides.epochs else s.epochs
-    lr = overrides.learning_rate if overrides and overrides.learning_rate else s.learning_rate
+    epochs, lr = s.for_model(model_name, "epochs"), s.for_model(model_name, "learning_rate")
     configure_framework(plan)
     keras.utils.set_random_seed(s.seed)
     if s.deterministic and keras.backend.backend() == "tensorflow":
