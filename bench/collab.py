@@ -167,7 +167,7 @@ def mask(demo: Path, records: list[Any], settings: Any, fraction: float, seed: i
 def load_datasets(masked: Masked, settings: Any) -> dict[str, Any]:
     from training_lib.data.loaders import LoadRequest, load_dataset
     from training_lib.data.routing import route
-    from training_lib.models.catalog import MODELS as SPECS
+    from training_lib.config.model_specs import MODELS as SPECS
 
     routing = route(masked.records, settings, SPECS, list(MODELS))
     return {m: load_dataset(SPECS[m].loader, LoadRequest(m, routing.manifests[m], masked.root,
@@ -185,7 +185,7 @@ def epochs_of(model: str, labeled_rows: int, scale: float = 1.0) -> int:
 def build(model: str, dataset: Any, seed: int) -> Any:
     import keras
 
-    from training_lib.models.catalog import MODELS as SPECS
+    from training_lib.config.model_specs import MODELS as SPECS
     from training_lib.models.resolve import build_model
 
     keras.utils.set_random_seed(seed)
@@ -289,7 +289,7 @@ def collaborative(datasets: dict[str, Any], masked: Masked, settings: Any, seed:
     from training_lib.collab.consume import apply_knowledge, epochs_for, restore_compile
     from training_lib.collab.pairs import read_pairs, view_of
     from training_lib.collab.share import Participant, collect_views, compute_knowledge
-    from training_lib.models.catalog import MODELS as SPECS
+    from training_lib.config.model_specs import MODELS as SPECS
 
     started = time.perf_counter()
     phases: dict[str, float] = {}

@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 from training_lib.config.schema import PresetModel  # noqa: E402
 from training_lib.data.dataset import Dataset  # noqa: E402
 from training_lib.incremental import finetune  # noqa: E402
-from training_lib.models.catalog import MODELS  # noqa: E402
+from training_lib.config.model_specs import MODELS  # noqa: E402
 from training_lib.models.resolve import build_model  # noqa: E402
 
 EPOCHS_FULL = {"vision_service": 10, "audio_service": 20, "causal_reasoning_engine": 20}

@@ -80,7 +80,7 @@ def route_models(root: Path, names: list[str]) -> tuple[Any, Any, float]:
     from training_lib.data.catalog import Catalog
     from training_lib.data.routing import route
     from training_lib.data.scanner import scan_folder
-    from training_lib.models.catalog import MODELS
+    from training_lib.config.model_specs import MODELS
 
     start = time.perf_counter()
     catalog = Catalog(TMP / "catalog.sqlite")
@@ -100,7 +100,7 @@ def bench_model(name: str, root: Path, settings: Any, routing: Any,
 
     from training_lib.data.loaders import LoadRequest, load_dataset
     from training_lib.errors import NoDataForModel
-    from training_lib.models.catalog import MODELS
+    from training_lib.config.model_specs import MODELS
     from training_lib.models.resolve import build_model
     from training_lib.training.evaluation import evaluate
 
@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
 
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(1)
-    from training_lib.models.catalog import MODELS
+    from training_lib.config.model_specs import MODELS
 
     names = args.models.split(",") if args.models else list(MODELS)
     started = time.perf_counter()

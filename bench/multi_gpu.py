@@ -65,7 +65,7 @@ def child(args: argparse.Namespace) -> None:
     """One configuration, in its own process (the plan's environment is already set)."""
     import numpy as np
 
-    from training_lib.models.catalog import MODELS
+    from training_lib.config.model_specs import MODELS
     from training_lib.models.resolve import build_model
     from training_lib.resources.apply import configure_framework, distribution_scope
     from training_lib.resources.plan import ResourcePlan

@@ -23,7 +23,7 @@ from tlib_airflow import tasks
 from tlib_airflow.links import ReportLink
 from tlib_airflow.sensors import WaitForResourcesSensor
 from training_lib.config.presets import Preset, load_preset
-from training_lib.models.catalog import MODELS
+from training_lib.config.model_specs import MODELS
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 CPU_POOL, GPU_POOL = "tlib_cpu", "tlib_gpu"  # sized by allocate_resources

@@ -10,7 +10,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, task
 
-from training_lib.models.catalog import MODELS
+from training_lib.config.model_specs import MODELS
 
 
 @task(task_id="rollback")

@@ -8,7 +8,7 @@ import pytest
 from training_lib.config import list_presets, load_all, load_preset
 from training_lib.config.cron import cron_error
 from training_lib.errors import PresetError
-from training_lib.models.catalog import MODELS
+from training_lib.config.model_specs import MODELS
 
 ROOT = Path(__file__).resolve().parents[2]
 ORIGINAL_NAMES = {

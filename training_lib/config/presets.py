@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 from training_lib import settings
 from training_lib.config.schema import PresetModel, _KeyedError
 from training_lib.errors import PresetError
-from training_lib.models import catalog
+from training_lib.config import model_specs
 
 DEFAULTS_FILE = "_defaults.yaml"
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -46,7 +46,7 @@ class Preset:
     def models(self) -> list[str]:
         """Target models with groups expanded; empty for `auto` (routing decides)."""
         targets = self.settings.target_models
-        return [] if targets == "auto" else catalog.expand(list(targets))
+        return [] if targets == "auto" else model_specs.expand(list(targets))
 
     def resolved(self) -> dict[str, Any]:
         """The fully merged configuration as plain JSON-able data."""

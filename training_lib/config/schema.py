@@ -15,7 +15,7 @@ from pydantic import (BaseModel, ConfigDict, Field, ValidationInfo, field_valida
 
 from training_lib.config.anomalies import AnomalyConfig
 from training_lib.config.cron import cron_error
-from training_lib.models import catalog
+from training_lib.config import model_specs
 
 DATA_TYPES = ("image", "audio", "video", "text", "json", "tabular", "document", "archive",
               "code", "unknown")
@@ -166,7 +166,7 @@ class PresetModel(_Strict):
     def _known_models(cls, value: object, info: ValidationInfo) -> object:
         if value == "auto":
             return value
-        known = set(catalog.known_names()) | set(info.data.get("custom_models") or {})
+        known = set(model_specs.known_names()) | set(info.data.get("custom_models") or {})
         for i, name in enumerate(value):  # type: ignore[arg-type]
             if name not in known:
                 raise _KeyedError((info.field_name, i if isinstance(value, tuple) else name),
@@ -189,7 +189,7 @@ class PresetModel(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> "PresetModel":
-        clash = set(self.custom_models) & set(catalog.known_names())
+        clash = set(self.custom_models) & set(model_specs.known_names())
         if clash:
             name = sorted(clash)[0]
             raise _KeyedError(("custom_models", name), name, "a name no built-in model uses")

@@ -1,6 +1,6 @@
 """Turn a model's manifest (the files routing gave it) into a `Dataset` of arrays.
 
-One loader per kind of input; `models/catalog.py` names the loader of each model.
+One loader per kind of input; `config/model_specs.py` names the loader of each model.
 Loaders use numpy only (no keras): decoded features come from the shared
 `FeatureCache`, JSON records are read and split per record.
 """

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from training_lib.data.quality import FLAGS
-from training_lib.models import catalog as models
+from training_lib.config import model_specs as models
 
 if TYPE_CHECKING:
     from training_lib.data.scanner import ScanReport

@@ -14,7 +14,7 @@ from typing import Iterable
 
 from training_lib.config.schema import DatasetSelector, PresetModel
 from training_lib.data.records import FileRecord
-from training_lib.models.catalog import MODELS, ModelSpec
+from training_lib.config.model_specs import MODELS, ModelSpec
 
 
 @dataclass

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from training_lib.config.schema import PresetModel
 from training_lib.errors import PresetError, TrainingError
-from training_lib.models.catalog import MODELS, ModelSpec
+from training_lib.config.model_specs import MODELS, ModelSpec
 
 if TYPE_CHECKING:
     import keras

@@ -61,7 +61,7 @@ def validate_data(ctx: RunContext) -> dict[str, Any]:
     """Great Expectations over the catalog, then routing to models (manifests)."""
     from training_lib.data.expectations import validate_catalog
     from training_lib.data.routing import route
-    from training_lib.models.catalog import MODELS
+    from training_lib.config.model_specs import MODELS
     from training_lib.models.resolve import spec_for
 
     records = read_records(ctx)

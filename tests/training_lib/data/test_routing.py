@@ -4,7 +4,7 @@ from __future__ import annotations
 from training_lib.config.schema import DatasetSelector, PresetModel
 from training_lib.data.records import FileRecord
 from training_lib.data.routing import route, selected
-from training_lib.models.catalog import MODELS
+from training_lib.config.model_specs import MODELS
 
 
 def rec(path: str, type_: str, *, label: str | None = None, score: float = 1.0,

@@ -10,7 +10,7 @@ import pytest
 
 from training_lib.data.dataset import Dataset
 from training_lib.models.blocks import ModalityDropout
-from training_lib.models.catalog import MODELS
+from training_lib.config.model_specs import MODELS
 from training_lib.models.resolve import build_model
 from training_lib.training.evaluation import evaluate, r2
 
