@@ -16,7 +16,7 @@ help:
 	@echo "make up|down|status   the embedded stack (Airflow UI :8080, MLflow UI :5000)"
 	@echo "make demo-faults run $(PRESET), SIGKILL a training task mid-epoch, watch the retry resume"
 	@echo "make demo-data  generate the demo data folder ($(DATA))"
-	@echo "make lint       validate every preset and its DAG file"
+	@echo "make lint       check the layer contracts, validate every preset and its DAG file"
 	@echo "make bench      run the bench/ scripts"
 
 $(STAMP): requirements.txt
@@ -54,9 +54,11 @@ demo-faults:
 	$(PYTHON) -m training_lib demo-faults --preset $(PRESET) --data $(DATA)
 
 test: install
+	$(VENV)/bin/lint-imports --no-cache
 	$(PYTHON) -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; rc=0; fi; exit $$rc
 
 lint: install
+	$(VENV)/bin/lint-imports --no-cache
 	$(PYTHON) -m training_lib presets check
 
 bench: install

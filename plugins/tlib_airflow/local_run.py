@@ -1,6 +1,12 @@
-"""Run a preset's DAG in this process with `dag.test()` (no scheduler needed)."""
+"""Run a preset's DAG in this process with `dag.test()` (no scheduler needed).
+
+`python -m training_lib train --local` starts this module as a child process
+(`python -m tlib_airflow.local_run PRESET CONF_JSON RESULT_FILE`), so the CLI, which is
+plain `training_lib`, never imports Airflow itself.
+"""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -31,3 +37,14 @@ def run_in_process(preset_name: str, conf: dict[str, Any]) -> tuple[str, str]:
     dag = build_dag(load_preset(preset_name))
     dag_run = dag.test(run_conf=conf)
     return dag_run.run_id, str(getattr(dag_run.state, "value", dag_run.state))
+
+
+def main(argv: list[str] | None = None) -> int:
+    preset_name, conf_json, result_file = (argv if argv is not None else sys.argv[1:])
+    run_id, state = run_in_process(preset_name, json.loads(conf_json))
+    Path(result_file).write_text(json.dumps({"run_id": run_id, "state": state}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

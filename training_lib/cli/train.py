@@ -38,12 +38,31 @@ def run(args: argparse.Namespace) -> int:
         if not args.local:
             print("no Airflow stack is up (`make up` starts one): running in-process with "
                   "dag.test(), tasks one after another")
-        from tlib_airflow.local_run import run_in_process
-
-        run_id, state = run_in_process(args.preset, conf)
+        run_id, state = _run_in_child(args.preset, conf)
     print("\n".join(summary_lines(args.preset, run_id, stack_up=stack_up, state=state,
                                   seconds=time.monotonic() - start)))
     return 0 if state == "success" else 1
+
+
+def _run_in_child(preset: str, conf: dict) -> tuple[str, str]:
+    """`dag.test()` in a child process: the Airflow side lives in plugins/, not here."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from training_lib.errors import TrainingLibError
+
+    with tempfile.TemporaryDirectory(prefix="tlib-local-") as tmp:
+        result = Path(tmp) / "result.json"
+        proc = subprocess.run([sys.executable, "-m", "tlib_airflow.local_run", preset,
+                               json.dumps(conf), str(result)])
+        if not result.exists():
+            raise TrainingLibError(f"the in-process run of {preset!r} ended (exit code "
+                                   f"{proc.returncode}) before reporting a DAG run; see above")
+        outcome = json.loads(result.read_text())
+    return outcome["run_id"], outcome["state"]
 
 
 def _run_on_stack(dag_id: str, conf: dict, timeout: float) -> tuple[str, str]:

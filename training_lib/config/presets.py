@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from training_lib import settings
-from training_lib.config.schema import PresetModel, _KeyedError
+from training_lib.config.schema import PresetModel, KeyedValueError
 from training_lib.errors import PresetError
 from training_lib.config import model_specs
 
@@ -160,7 +160,7 @@ def validate_settings(data: dict[str, Any], path: Path) -> PresetModel:
 
 def _describe(err: dict[str, Any], data: dict[str, Any]) -> str:
     cause = (err.get("ctx") or {}).get("error")
-    if isinstance(cause, _KeyedError):
+    if isinstance(cause, KeyedValueError):
         return _message(cause.loc, cause.value, cause.expected)
     loc = tuple(part for part in err["loc"] if not _is_union_tag(part))
     if err["type"] == "extra_forbidden":

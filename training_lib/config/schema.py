@@ -169,7 +169,7 @@ class PresetModel(_Strict):
         known = set(model_specs.known_names()) | set(info.data.get("custom_models") or {})
         for i, name in enumerate(value):  # type: ignore[arg-type]
             if name not in known:
-                raise _KeyedError((info.field_name, i if isinstance(value, tuple) else name),
+                raise KeyedValueError((info.field_name, i if isinstance(value, tuple) else name),
                                   name, f"a model name: one of {', '.join(sorted(known))}")
         return value
 
@@ -192,14 +192,14 @@ class PresetModel(_Strict):
         clash = set(self.custom_models) & set(model_specs.known_names())
         if clash:
             name = sorted(clash)[0]
-            raise _KeyedError(("custom_models", name), name, "a name no built-in model uses")
+            raise KeyedValueError(("custom_models", name), name, "a name no built-in model uses")
         if self.rounds > 1 and not self.enable_collaborative_training:
-            raise _KeyedError(("rounds",), self.rounds,
+            raise KeyedValueError(("rounds",), self.rounds,
                               "1 unless enable_collaborative_training is true")
         return self
 
 
-class _KeyedError(ValueError):
+class KeyedValueError(ValueError):
     """A cross-field error that knows its own key path (pydantic would report the root)."""
 
     def __init__(self, loc: tuple, value: object, expected: str) -> None:

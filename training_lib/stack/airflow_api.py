@@ -46,9 +46,7 @@ class AirflowApi:
     def token(self) -> str:
         if self._token is None:
             if self.password is None:
-                from training_lib.stack.control import admin_password
-
-                self.password = admin_password()
+                self.password = stack_env.admin_password()
             if not self.password:
                 raise AirflowApiError(f"no password for {self.username!r}: expected it in "
                                       f"{stack_env.passwords_file()} (run `make up` first)")

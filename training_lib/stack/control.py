@@ -44,14 +44,6 @@ def mlflow_healthy() -> bool:
     return http_ok(f"{stack_env.mlflow_url()}/health")
 
 
-def admin_password() -> str | None:
-    try:
-        data = json.loads(stack_env.passwords_file().read_text())
-    except (OSError, ValueError):
-        return None
-    return data.get("admin")
-
-
 def up(timeout: float = 300.0) -> int:
     root = settings.project_root()
     env = {**os.environ, **stack_env.stack_environment(with_mlflow_server=True)}
@@ -85,7 +77,7 @@ def up(timeout: float = 300.0) -> int:
     upsert_pools(AirflowApi(), pools)
     print(f"training pools: {pools}")
     print(f"Airflow UI: {stack_env.airflow_url()}   MLflow UI: {stack_env.mlflow_url()}")
-    password = admin_password()
+    password = stack_env.admin_password()
     if first_login and password:
         print(f"Airflow login (generated once, kept in {stack_env.passwords_file()}): "
               f"admin / {password}")

@@ -6,10 +6,12 @@ One place for it: `make up`, the `train` command, the tests and CI all call
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 from training_lib import settings
+
 
 def airflow_port() -> int:
     return int(os.environ.get("TLIB_AIRFLOW_PORT", "8080"))
@@ -84,3 +86,12 @@ def apply_environment(*, with_mlflow_server: bool = False) -> None:
     for key, value in stack_environment(with_mlflow_server=with_mlflow_server).items():
         if key == "MLFLOW_TRACKING_URI" or key not in os.environ or key == "PYTHONPATH":
             os.environ[key] = value
+
+
+def admin_password() -> str | None:
+    """The Airflow admin password the simple auth manager generated, if the stack made one."""
+    try:
+        data = json.loads(passwords_file().read_text())
+    except (OSError, ValueError):
+        return None
+    return data.get("admin")

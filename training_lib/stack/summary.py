@@ -33,10 +33,9 @@ def summary_lines(dag_id: str, run_id: str, *, stack_up: bool, state: str,
     reports = sorted((run_dir / "report").glob("*")) if (run_dir / "report").exists() else []
     lines += ["", f"run folder: {run_dir}"] + [f"report:     {p}" for p in reports]
     if stack_up:
-        from training_lib.stack.control import admin_password
-
+        password = stack_env.admin_password() or f"(see {stack_env.passwords_file()})"
         lines += [f"Airflow UI: {stack_env.airflow_url()}/dags/{dag_id}   "
-                  f"login: admin / {admin_password() or '(see ' + str(stack_env.passwords_file()) + ')'}",
+                  f"login: admin / {password}",
                   f"MLflow UI:  {stack_env.mlflow_url()}", "the UIs stay up until `make down`"]
     return lines
 
