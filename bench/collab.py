@@ -83,7 +83,7 @@ def demo_folder(data: Path | None) -> Path:
         return data
     if (ROOT / "data" / "demo" / "pairs.jsonl").is_file():
         return ROOT / "data" / "demo"
-    from training_lib.data.demo import make_demo_data
+    from training_lib.demo.folder import make_demo_data
 
     out = TMP / "demo"
     make_demo_data(out)
@@ -92,7 +92,7 @@ def demo_folder(data: Path | None) -> Path:
 
 def scan(root: Path) -> list[Any]:
     from training_lib.data.catalog import Catalog
-    from training_lib.data.scanner import scan_folder
+    from training_lib.data.scan.scanner import scan_folder
 
     catalog = Catalog(TMP / "catalog.sqlite")
     try:
@@ -127,7 +127,7 @@ class Masked:
 def mask(demo: Path, records: list[Any], settings: Any, fraction: float, seed: int) -> Masked:
     """A data root whose training labels are thinned to `fraction` (files lose their
     class, pairs records their "label"); validation and test labels stay."""
-    from training_lib.data.loaders import iter_records
+    from training_lib.data.loaders.json_records import iter_records
     from training_lib.data.records import canonical_key, record_format, split_of
 
     fractions = (settings.validation_split, settings.test_split)
@@ -165,7 +165,7 @@ def mask(demo: Path, records: list[Any], settings: Any, fraction: float, seed: i
 
 
 def load_datasets(masked: Masked, settings: Any) -> dict[str, Any]:
-    from training_lib.data.loaders import LoadRequest, load_dataset
+    from training_lib.data.loaders.registry import LoadRequest, load_dataset
     from training_lib.data.routing import route
     from training_lib.config.model_specs import MODELS as SPECS
 
@@ -310,7 +310,7 @@ def collaborative(datasets: dict[str, Any], masked: Masked, settings: Any, seed:
                 with timed(phases, "apply"):
                     restore_compile(model)
                     train_on, stats = apply_knowledge(model, ds, shared.students.get(name),
-                                                      shared.shared_tables,
+                                                      shared.payloads,
                                                       settings.collaboration)
                 per_round[name] = {k: v for k, v in stats.items() if k != "shared_text_layers"}
                 per_round[name]["pseudo_label_accuracy"] = pseudo_accuracy(

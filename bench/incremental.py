@@ -62,10 +62,10 @@ def night_of(model: str, record) -> int:
 
 def load_all(data: Path) -> dict[str, tuple[Dataset, dict[str, int]]]:
     from training_lib.data.catalog import Catalog
-    from training_lib.data.features import FeatureCache
-    from training_lib.data.loaders import LoadRequest, load_dataset
+    from training_lib.data.features.cache import FeatureCache
+    from training_lib.data.loaders.registry import LoadRequest, load_dataset
     from training_lib.data.routing import route
-    from training_lib.data.scanner import scan_folder
+    from training_lib.data.scan.scanner import scan_folder
 
     settings = PresetModel(description="bench", target_models=tuple(EPOCHS_FULL), epochs=1)
     with Catalog(TMP / "catalog.sqlite") as catalog:
@@ -167,7 +167,7 @@ def main() -> None:
     globals().update(REPLAY=args.replay, TUNE_LR_FACTOR=args.tune_lr)
     data = args.data
     if data is None:
-        from training_lib.data.demo import make_demo_data
+        from training_lib.demo.folder import make_demo_data
 
         data = TMP / "demo"
         make_demo_data(data)

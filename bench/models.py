@@ -65,7 +65,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def demo_folder(data: Path | None) -> tuple[Path, float]:
     if data is not None:
         return data, 0.0
-    from training_lib.data.demo import make_demo_data
+    from training_lib.demo.folder import make_demo_data
 
     start = time.perf_counter()
     out = TMP / "demo"
@@ -79,7 +79,7 @@ def route_models(root: Path, names: list[str]) -> tuple[Any, Any, float]:
     from training_lib.config.presets import load_preset
     from training_lib.data.catalog import Catalog
     from training_lib.data.routing import route
-    from training_lib.data.scanner import scan_folder
+    from training_lib.data.scan.scanner import scan_folder
     from training_lib.config.model_specs import MODELS
 
     start = time.perf_counter()
@@ -98,7 +98,7 @@ def bench_model(name: str, root: Path, settings: Any, routing: Any,
     """Load, build, fit and evaluate one model; the row of the table."""
     import keras
 
-    from training_lib.data.loaders import LoadRequest, load_dataset
+    from training_lib.data.loaders.registry import LoadRequest, load_dataset
     from training_lib.errors import NoDataForModel
     from training_lib.config.model_specs import MODELS
     from training_lib.models.resolve import build_model

@@ -21,6 +21,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from training_lib.runs.folder import RoundFolder
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
@@ -51,8 +55,9 @@ def main() -> None:
                        "TLIB_AIRFLOW_PORT": "18180", "TLIB_MLFLOW_PORT": "15100",
                        "TLIB_INJECT": "delay_per_step=0.05",
                        "TLIB_INJECT_TRIES": ",".join(str(i) for i in range(1, 10))})
-    from tests.e2e.conftest import write_tiny_data  # real digits/records, small
-    from training_lib.pipeline.run import run_dir_for
+    from tests.fixtures.tiny_data import write_tiny_data  # real digits/records, small
+    from training_lib.runs.context import run_dir_for
+    from training_lib.runs.folder import RunFolder
     from training_lib.stack import control
     from training_lib.stack.airflow_api import AirflowApi
     from training_lib.stack.processes import wait_until
@@ -65,7 +70,7 @@ def main() -> None:
         assert wait_until(lambda: api.get_dag("recovery_bench") is not None, 120, 2, "dag")
         api.unpause("recovery_bench")
         run_id = api.trigger("recovery_bench", {"data_folder": str(data)})
-        folder = run_dir_for("recovery_bench", run_id) / "models" / "logic_model" / "round_1"
+        folder = RunFolder(run_dir_for("recovery_bench", run_id)).round("logic_model", 1)
         for kill_at in KILL_AT:
             beat = _wait_beat(folder, lambda b: b.get("step", 0) >= kill_at, 600)
             killed_step, killed_pid = beat["step"], beat["pid"]
@@ -115,23 +120,20 @@ def _seconds(stamp: str | None) -> float:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() if stamp else 0.0
 
 
-def _wait_beat(folder: Path, ok, timeout: float) -> dict:
+def _wait_beat(folder: RoundFolder, ok, timeout: float) -> dict:
     deadline = time.time() + timeout
     while time.time() < deadline:
-        try:
-            beat = json.loads((folder / "heartbeat.json").read_text())
-        except (OSError, ValueError):
-            beat = {}
+        beat = folder.read_heartbeat()
         if beat and ok(beat):
             return beat
         time.sleep(0.05)
     raise SystemExit(f"timed out waiting for training progress in {folder}")
 
 
-def _resumed_from(folder: Path, killed_pid: int) -> int | None:
+def _resumed_from(folder: RoundFolder, killed_pid: int) -> int | None:
     """The checkpoint step the try after the kill restored (its "resumed" event)."""
     for _ in range(100):
-        for line in reversed((folder / "metrics.jsonl").read_text().splitlines()):
+        for line in reversed(folder.metrics.read_text().splitlines()):
             try:
                 item = json.loads(line)
             except ValueError:

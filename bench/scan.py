@@ -83,7 +83,7 @@ def ensure_file_command() -> str:
 
 def build_tree(demo: Path, target: int) -> tuple[Path, dict[str, str]]:
     """copies/<k>/<demo path> hard links until ~target files; returns (root, truth type by path)."""
-    from training_lib.data.demo import load_manifest
+    from training_lib.demo.folder import load_manifest
 
     truth = load_manifest(demo)
     copies = max(1, -(-target // len(truth)))
@@ -99,8 +99,8 @@ def build_tree(demo: Path, target: int) -> tuple[Path, dict[str, str]]:
 
 
 def _fast_chunk(tasks: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    from training_lib.data.probe import probe_file
-    from training_lib.data.quality import QualityLimits
+    from training_lib.data.scan.probe import probe_file
+    from training_lib.data.quality.limits import QualityLimits
 
     limits = QualityLimits()
     return [(rel, probe_file(path, rel, limits, deep=False)["type"]) for path, rel in tasks]
@@ -198,9 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from training_lib.config.schema import Preprocessing
     from training_lib.data.catalog import Catalog
-    from training_lib.data.demo import make_demo_data
-    from training_lib.data.features import FeatureCache
-    from training_lib.data.scanner import scan_folder
+    from training_lib.demo.folder import make_demo_data
+    from training_lib.data.features.cache import FeatureCache
+    from training_lib.data.scan.scanner import scan_folder
 
     file_cmd = ensure_file_command()
     magic_version = subprocess.run([file_cmd, "--version"], capture_output=True, text=True).stdout.split("\n")[0]

@@ -72,11 +72,11 @@ def ours(data: Dataset, run_id: str, index: int) -> tuple[float, float]:
     store = CheckpointStore(out / "checkpoints", keep_last=3)
     sinks = [JsonlSink(out / "metrics.jsonl"), MlflowMetricSink(run_id)]
     heartbeat = Heartbeat(out / "heartbeat.json")
-    fit = ResumableFit(model, data, FitPlan(EPOCHS, BATCH, seed=1, every_steps=50), store,
-                       config={"bench": True}, sinks=sinks,
-                       on_step=heartbeat.beat)
-    fit.sinks.append(ProgressPrinter("bench", fit.steps_per_epoch * EPOCHS, EPOCHS,
-                                     stream=open(os.devnull, "w")))
+    plan = FitPlan(EPOCHS, BATCH, seed=1, every_steps=50)
+    progress = ProgressPrinter("bench", plan.steps_per_epoch(data.size("train")) * EPOCHS, EPOCHS,
+                               stream=open(os.devnull, "w"))
+    fit = ResumableFit(model, data, plan, store, config={"bench": True},
+                       sinks=[*sinks, progress], on_step=heartbeat.beat)
     start, cpu = time.perf_counter(), time.process_time()
     result = fit.run()
     store.close()
@@ -89,7 +89,7 @@ def ours(data: Dataset, run_id: str, index: int) -> tuple[float, float]:
 def main() -> None:
     data = digits_dataset()
     steps = int(np.ceil(data.size("train") / BATCH)) * EPOCHS
-    run_id = tracking.client().create_run(tracking.experiment_id("bench_overhead")).info.run_id
+    run_id = tracking.create_run("bench_overhead")
     bare_runs, our_runs, ratios = [], [], []
     for i in range(ROUNDS):
         if i % 2 == 0:
@@ -105,7 +105,7 @@ def main() -> None:
     bare_rate = steps / statistics.median(r[0] for r in bare_runs)
     our_rate = steps / statistics.median(r[0] for r in our_runs)
     cpu_ratio = statistics.median(r[1] for r in bare_runs) / statistics.median(r[1] for r in our_runs)
-    logged = len(tracking.client().get_metric_history(run_id, "loss"))
+    logged = len(tracking.get_metric_history(run_id, "loss"))
     print(f"bare model.fit: {bare_rate:.1f} steps/s; engine with checkpoints every 50 steps, "
           f"MLflow + JSONL metrics every 10 steps, heartbeat: {our_rate:.1f} steps/s; "
           f"median pair ratio {ratio:.3f} (goal >= 0.95); CPU-time ratio {cpu_ratio:.3f}; "

@@ -16,7 +16,7 @@ class ReportLink(BaseOperatorLink):
     name = "Run report"
 
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
-        from training_lib.pipeline.run import run_dir_for
+        from training_lib.runs.context import run_dir_for
         from training_lib.reports.build import report_link
 
         return report_link(run_dir_for(ti_key.dag_id, ti_key.run_id)) or ""

@@ -26,7 +26,7 @@ def allow_process_pools() -> None:
 
 
 def run_context(preset_name: str, context: Any):  # -> RunContext
-    from training_lib.pipeline.run import start_run
+    from training_lib.runs.context import start_run
 
     allow_process_pools()
     return start_run(context["dag"].dag_id, context["run_id"], preset_name,
@@ -105,13 +105,14 @@ def render_report(preset_name: str, **context: Any) -> dict[str, Any]:
     earlier stage failed, so the DAG run's state tells the truth."""
     from training_lib.errors import TrainingError
     from training_lib.pipeline import stages
+    from training_lib.runs.outcome import run_problems
 
     ctx = run_context(preset_name, context)
     result = stages.render_report(ctx)
     log.info("report: %s", result)
-    problems = stages.run_problems(ctx)
+    problems = run_problems(ctx)
     if problems:
-        raise TrainingError(f"report written to {ctx.run_dir / 'report'}, but: "
+        raise TrainingError(f"report written to {ctx.folder.report_dir}, but: "
                             + "; ".join(problems))
     stages.remember_success(ctx)
     return result

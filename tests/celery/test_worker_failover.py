@@ -4,7 +4,6 @@ worker and resumes from the checkpoint on the shared store. Every process is sta
 stopped by PID here; PostgreSQL and Redis run on the CI machine (.ci/run checks them)."""
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import write_tiny_data
+from tests.fixtures.tiny_data import write_tiny_data
 from tests.live.conftest import DAG_FILE, FIXTURES, LiveStack
 
 pytestmark = pytest.mark.slow
@@ -117,21 +116,18 @@ def celery_stack(tmp_path_factory):
 
 
 def test_killed_worker_task_retries_on_the_other_worker_and_resumes(celery_stack):
-    from training_lib.pipeline.run import run_dir_for
+    from training_lib.runs.context import run_dir_for
+    from training_lib.runs.faults import read_faults
+    from training_lib.runs.folder import RunFolder
     from training_lib.stack import processes
-    from training_lib.training.fault_log import read_faults
 
     run_id = celery_stack.trigger("failover_logic")
-    heartbeat = run_dir_for("failover_logic", run_id) / "models" / "logic_model" / "round_1" / \
-        "heartbeat.json"
+    folder = RunFolder(run_dir_for("failover_logic", run_id)).round("logic_model", 1)
     deadline, victim = time.time() + 400, None
     while time.time() < deadline and victim is None:
         if celery_stack.api.dag_run("failover_logic", run_id)["state"] == "failed":
             break
-        try:
-            beat = json.loads(heartbeat.read_text())
-        except (OSError, ValueError):
-            beat = {}
+        beat = folder.read_heartbeat() or {}
         if beat.get("step", 0) >= 30:  # past a few checkpoints (every 7 steps)
             ti = celery_stack.states("failover_logic", run_id)["logic_model.train"]
             victim = ti["hostname"]
@@ -145,7 +141,7 @@ def test_killed_worker_task_retries_on_the_other_worker_and_resumes(celery_stack
     assert celery_stack.wait_run("failover_logic", run_id, timeout=600) == "success"
     ti = celery_stack.states("failover_logic", run_id)["logic_model.train"]
     assert ti["try_number"] >= 2 and ti["hostname"] != victim  # moved to the other worker
-    result = json.loads((heartbeat.parent / "result.json").read_text())
+    result = folder.read_result()
     assert result["resumed_from_step"] is not None
     # at most one interval (7) lost, plus the asynchronous write that was in flight when
     # the worker died (under load training can outpace fsync'ed writes by a few steps)

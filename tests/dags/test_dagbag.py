@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -115,6 +116,46 @@ def test_broken_preset_is_an_import_error_of_its_own_file_only(tmp_path, monkeyp
     assert "key 'target_models[1]': got 'math_modle'" in error
     assert "key 'epochs': got 'ten'" in error
     assert set(list_presets(ROOT / "presets")) <= set(bag.dags)
+
+
+def test_hostile_presets_are_import_errors_not_hangs_or_crashes(tmp_path):
+    """Bombs and 100,000 nested `[` once hung or segfaulted the parser; each must now be a
+    short import error of its own DAG file. A child process keeps a regression from taking
+    pytest down with it."""
+    presets, dags = tmp_path / "presets", tmp_path / "dags"
+    shutil.copytree(ROOT / "presets", presets)
+    dags.mkdir()
+    shutil.copy(ROOT / "dags" / "quick_start.py", dags / "quick_start.py")
+    hostile = sorted((FIXTURES / "presets" / "hostile").glob("*.yaml"))
+    for path in hostile:
+        shutil.copy(path, presets / path.name)
+        shutil.copy(dags / "quick_start.py", dags / f"{path.stem}.py")
+    code = (
+        "import json, sys\n"
+        f"sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'plugins')!r}]\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        f"bag = DagBag(dag_folder={str(dags)!r})\n"
+        "print(json.dumps({'dags': sorted(bag.dags), 'errors': bag.import_errors}))\n"
+    )
+    env = {**os.environ, "TLIB_PRESETS_DIR": str(presets)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, timeout=120, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["dags"] == ["quick_start"]
+    errors = {Path(file).stem: text for file, text in result["errors"].items()}
+    assert sorted(errors) == [path.stem for path in hostile]
+    expected = {
+        "alias_bomb_tags": "invalid YAML: line 6: more than 20000 values once aliases",
+        "billion_laughs": "invalid YAML: line 8: more than 20000 values once aliases",
+        "deep_nesting": "invalid YAML: line 3: nested deeper than 20 levels",
+        "duplicate_keys": "invalid YAML: key 'epochs' is set twice: line 3 and line 5",
+        "foreign_entry": "key 'custom_models.mine.entry': got 'this.x:f'",
+        "infinite_delay": "key 'retry_delay_seconds': got Infinity (float); expected a finite",
+        "never_fires": "key 'schedule': got '0 0 30 2 *' (str); expected a cron",
+    }
+    for name, text in errors.items():
+        assert f"PresetError: {presets / name}.yaml: {expected[name]}" in text, text[-300:]
+        assert len(text) < 3000, name  # the traceback and one short message
 
 
 def test_parsing_imports_no_heavy_library():

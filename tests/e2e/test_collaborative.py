@@ -94,7 +94,8 @@ def test_collaborative_preset_shares_knowledge_between_two_rounds(tmp_path, airf
     from training_lib.collab import knowledge
     from training_lib.config import load_preset
     from training_lib.pipeline import stages
-    from training_lib.pipeline.run import load_run, run_dir_for
+    from training_lib.runs.context import load_run, run_dir_for
+    from training_lib.runs.folder import RunFolder
 
     data = tmp_path / "paired"
     hidden = write_paired_data(data)
@@ -106,7 +107,8 @@ def test_collaborative_preset_shares_knowledge_between_two_rounds(tmp_path, airf
     assert "share_knowledge_1" in states
 
     run_dir = run_dir_for("collaborative_tiny", dag_run.run_id)
-    folder = knowledge.round_dir(run_dir, 1)
+    run = RunFolder(run_dir)
+    folder = run.knowledge(1)
     summary = json.loads((folder / "summary.json").read_text())
     assert sorted(summary["finished"]) == ["multimodal_service", "vision_service"]
     assert summary["skipped_failed"] == []
@@ -118,27 +120,26 @@ def test_collaborative_preset_shares_knowledge_between_two_rounds(tmp_path, airf
     assert vision is not None and vision.confident.any()
     assert set(vision.keys.tolist()) >= set(hidden)
     np.testing.assert_allclose(vision.cotrain[vision.confident].sum(axis=1), 1.0, rtol=1e-5)
-    used = json.loads((run_dir / "models/vision_service/round_2/collaboration.json").read_text())
+    used = json.loads(run.round("vision_service", 2).collaboration.read_text())
     assert used["added_pseudo_labeled"] >= len(hidden) and used["matched_own_rows"] >= 1
     assert used["train_rows"] == used["own_rows"] + used["added_rows"]
-    multi = json.loads((run_dir / "models/multimodal_service/round_2/collaboration.json")
-                       .read_text())
+    multi = json.loads(run.round("multimodal_service", 2).collaboration.read_text())
     assert multi["matched_own_rows"] == multi["knowledge_rows"]  # every pair was labeled
 
     for model in ("vision_service", "multimodal_service"):
-        result = json.loads((run_dir / f"models/{model}/round_2/result.json").read_text())
+        result = run.round(model, 2).read_result()
         assert result["warm_started_from"].endswith(f"{model}/round_1/model.keras")
-        with zipfile.ZipFile(run_dir / f"models/{model}/round_2/model.keras") as saved:
+        with zipfile.ZipFile(run.round(model, 2).model_file) as saved:
             config = saved.read("config.json").decode()
         assert "CollaborativeLoss" not in config and "SparseCategoricalCrossentropy" in config
-    evaluation = json.loads((run_dir / "evaluation.json").read_text())
+    evaluation = json.loads(run.evaluation.read_text())
     assert {m: r["status"] for m, r in evaluation.items()} == {
         "vision_service": "trained", "multimodal_service": "trained"}
-    report = json.loads(next((run_dir / "report").glob("training_report_*.json")).read_text())
+    report = json.loads(next(run.report_dir.glob("training_report_*.json")).read_text())
     assert report["knowledge"][0]["round"] == 1
 
     # a model that did not finish a round: its knowledge is skipped, and the summary says so
-    (run_dir / "models/multimodal_service/round_1/result.json").unlink()
+    run.round("multimodal_service", 1).result.unlink()
     stages.share_knowledge(load_run(run_dir), 1)
     again = json.loads((folder / "summary.json").read_text())
     assert again["skipped_failed"] == ["multimodal_service"]

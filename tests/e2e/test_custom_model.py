@@ -12,8 +12,9 @@ pytestmark = pytest.mark.slow
 
 def test_custom_model_goes_through_the_pipeline(tiny_data, monkeypatch):
     monkeypatch.setenv("TLIB_PRESETS_DIR", str(FIXTURES / "presets"))
+    monkeypatch.setenv("TLIB_MODEL_PACKAGES", "tests.fixtures")  # where tiny_digits lives
     from training_lib.pipeline import stages
-    from training_lib.pipeline.run import start_run
+    from training_lib.runs.context import start_run
     from training_lib.registry import tracking
 
     ctx = start_run("custom_model", "custom-1", "custom_model", {"data_folder": str(tiny_data)})
@@ -23,7 +24,7 @@ def test_custom_model_goes_through_the_pipeline(tiny_data, monkeypatch):
     stages.allocate_resources(ctx)
     trained = stages.train_model(ctx, "my_digits")
     assert 0.0 <= trained["test_metric"] <= 1.0
-    assert list((ctx.model_dir("my_digits") / "checkpoints").glob("ckpt-*.json"))
+    assert list(ctx.round("my_digits").checkpoints.glob("ckpt-*.json"))
     stages.evaluate(ctx)
     decisions = stages.register_versions(ctx)
     assert decisions["versions"]["my_digits"] == "1"
@@ -33,7 +34,8 @@ def test_custom_model_goes_through_the_pipeline(tiny_data, monkeypatch):
     assert run.data.params["model.parameters"] == str(8 * 3 * 3 * 3 + 8 + 8 * 10 + 10)
 
 
-def test_unknown_entry_point_is_refused_when_the_preset_loads(tmp_path):
+def test_unknown_entry_point_is_refused_when_the_preset_loads(tmp_path, monkeypatch):
+    monkeypatch.setenv("TLIB_MODEL_PACKAGES", "tests.fixtures")
     from training_lib.config import load_preset
     from training_lib.errors import PresetError
 

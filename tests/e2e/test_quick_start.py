@@ -12,7 +12,8 @@ pytestmark = pytest.mark.slow
 def test_quick_start_runs_end_to_end(tiny_data, airflow_db):
     from tlib_airflow.dag_builder import build_dag
     from training_lib.config import load_preset
-    from training_lib.pipeline.run import run_dir_for
+    from training_lib.runs.context import run_dir_for
+    from training_lib.runs.folder import RunFolder
     from training_lib.registry import tracking
 
     preset = load_preset("quick_start")
@@ -22,8 +23,8 @@ def test_quick_start_runs_end_to_end(tiny_data, airflow_db):
               for ti in dag_run.get_task_instances()}
     assert states and set(states.values()) == {"success"}, states
 
-    run_dir = run_dir_for("quick_start", dag_run.run_id)
-    evaluation = json.loads((run_dir / "evaluation.json").read_text())
+    run = RunFolder(run_dir_for("quick_start", dag_run.run_id))
+    evaluation = json.loads(run.evaluation.read_text())
     assert set(evaluation) == {"vision_service", "math_model", "logic_model"}
     client = tracking.client()
     for model, row in evaluation.items():
@@ -37,11 +38,11 @@ def test_quick_start_runs_end_to_end(tiny_data, airflow_db):
         versions = client.search_model_versions(f"name='{model}'")
         assert versions, f"no registered version of {model}"
         assert versions[0].tags["dag_id"] == "quick_start"
-        result = json.loads((run_dir / "models" / model / "round_1" / "result.json").read_text())
+        result = run.round(model, 1).read_result()
         assert result["epochs"] == 2 and result["global_step"] > 0
-        assert any((run_dir / "models" / model / "round_1" / "checkpoints").glob("ckpt-*.npz"))
+        assert any(run.round(model, 1).checkpoints.glob("ckpt-*.npz"))
 
-    report = json.loads(next((run_dir / "report").glob("training_report_*.json")).read_text())
+    report = json.loads(next(run.report_dir.glob("training_report_*.json")).read_text())
     assert report["evaluation"] == evaluation
-    png = next((run_dir / "report").glob("training_progress_*.png"))
+    png = next(run.report_dir.glob("training_progress_*.png"))
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import write_tiny_data
+from tests.fixtures.tiny_data import write_tiny_data
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 DAG_FILE = ('from tlib_airflow.dag_builder import build_preset_dag\n\n'

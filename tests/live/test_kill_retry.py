@@ -3,7 +3,6 @@ Airflow retries the task, the retry resumes from the checkpoint, and the final w
 match an uninterrupted run; the fault is in the run store."""
 from __future__ import annotations
 
-import json
 import os
 import signal
 import time
@@ -17,31 +16,28 @@ pytestmark = pytest.mark.slow
 def _weights(dag_id: str, run_id: str) -> list[np.ndarray]:
     import keras
 
-    from training_lib.pipeline.run import run_dir_for
+    from training_lib.runs.context import run_dir_for
+    from training_lib.runs.folder import RunFolder
 
-    path = run_dir_for(dag_id, run_id) / "models" / "logic_model" / "round_1" / "model.keras"
+    path = RunFolder(run_dir_for(dag_id, run_id)).round("logic_model", 1).model_file
     return keras.saving.load_model(path).get_weights()
 
 
 def test_sigkill_mid_epoch_is_retried_and_resumes_exactly(live_stack):
-    from training_lib.pipeline.run import run_dir_for
-    from training_lib.training.fault_log import read_faults
+    from training_lib.runs.context import run_dir_for
+    from training_lib.runs.faults import read_faults
+    from training_lib.runs.folder import RunFolder
 
     reference = live_stack.trigger("resume_logic")
     assert live_stack.wait_run("resume_logic", reference) == "success"
-    ref = json.loads((run_dir_for("resume_logic", reference) / "models" / "logic_model" /
-                      "round_1" / "result.json").read_text())
+    ref = RunFolder(run_dir_for("resume_logic", reference)).round("logic_model", 1).read_result()
     per_epoch = ref["global_step"] // ref["epochs"]
 
     run_id = live_stack.trigger("resume_logic")
-    heartbeat = run_dir_for("resume_logic", run_id) / "models" / "logic_model" / "round_1" / \
-        "heartbeat.json"
+    folder = RunFolder(run_dir_for("resume_logic", run_id)).round("logic_model", 1)
     deadline, killed = time.time() + 300, None
     while time.time() < deadline and killed is None:
-        try:
-            beat = json.loads(heartbeat.read_text())
-        except (OSError, ValueError):
-            beat = {}
+        beat = folder.read_heartbeat() or {}
         if beat.get("step", 0) >= per_epoch + 3:  # inside the second epoch
             os.kill(beat["pid"], signal.SIGKILL)
             killed = beat["step"]
@@ -50,7 +46,7 @@ def test_sigkill_mid_epoch_is_retried_and_resumes_exactly(live_stack):
     assert live_stack.wait_run("resume_logic", run_id) == "success"
     train = live_stack.states("resume_logic", run_id)["logic_model.train"]
     assert train["try_number"] == 2
-    result = json.loads((heartbeat.parent / "result.json").read_text())
+    result = folder.read_result()
     assert result["try_number"] == 2 and result["resumed_from_step"] is not None
     # at most one interval (7) lost, plus an asynchronous write in flight at the kill; the
     # heartbeat that named the kill step is up to 1 s old, so the checkpoint may be newer

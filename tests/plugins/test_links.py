@@ -25,7 +25,7 @@ def test_render_report_has_the_report_link_in_the_serialized_dag():
 
 
 def test_link_points_at_mlflow_when_logged_to_a_server_else_at_the_file(tmp_path, monkeypatch):
-    from training_lib.pipeline.run import run_dir_for
+    from training_lib.runs.context import run_dir_for
 
     monkeypatch.setenv("TLIB_RUNS_DIR", str(tmp_path))
     key = SimpleNamespace(dag_id="d", run_id="manual__2026-01-01T00:00:00+00:00")

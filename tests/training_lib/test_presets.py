@@ -51,8 +51,16 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
      "key 'target_models[1]': got 'math_modle' (str); expected a model name"),
     ("description: x\ntarget_models: [math_model]\nepochs: ten\n",
      "key 'epochs': got 'ten' (str); expected a valid integer"),
-    ("description: x\ntarget_models: [math_model]\nepochs: 2\ncheckpoint: {every_step: 3}\n",
-     "key 'checkpoint.every_step': unknown key (did you mean 'every_steps'?)"),
+    ("description: x\ntarget_models: [math_model]\nepochs: 2\ncheckpoint: {keep_lst: 3}\n",
+     "key 'checkpoint.keep_lst': unknown key (did you mean 'keep_last'?)"),
+    ("description: x\ntarget_models: [math_model]\nepochs: 2\ncheckpoint: {every_steps: 25}\n",
+     "key 'checkpoint.every_steps': got 25 (int); this key was removed (the checkpoint interval "
+     "has one key); write 'checkpoint_interval: 25' at the top level of the preset instead"),
+    ("description: x\ntarget_models: [math_model]\nepochs: 2\ncheckpoint: {monitor: val_f2}\n",
+     "key 'checkpoint.monitor_mode': got null (NoneType); expected 'min' or 'max': the "
+     "direction of checkpoint.monitor 'val_f2' is not known"),
+    ("description: x\ntarget_models: [math_model]\nepochs: 2\ncheckpoint: {monitor_mode: up}\n",
+     "key 'checkpoint.monitor_mode': got 'up' (str); expected 'min' or 'max'"),
     ("description: x\ntarget_models: [math_model]\nepochs: 2\nschedule: '61 * * * *'\n",
      "minute field '61': 61 is outside 0-59"),
     ("description: x\ntarget_models: [math_model]\nepochs: 2\nuse_gpu: 'yes'\n",
@@ -74,14 +82,16 @@ def test_schema_errors_name_file_key_value_and_expectation(tmp_path, body, expec
 
 def test_unknown_custom_entry_point_is_a_preset_error(tmp_path):
     path = _write(tmp_path, "custom", "description: x\nepochs: 1\ntarget_models: [mine]\n"
-                  "custom_models:\n  mine: {entry: 'json:no_such_function', consumes: [image]}\n")
+                  "custom_models:\n  mine: {entry: 'training_lib.models.vision:no_such_function', "
+                  "consumes: [image]}\n")
     with pytest.raises(PresetError, match="custom_models.mine.entry.*no_such_function"):
         load_preset(path)
 
 
 def test_custom_entry_point_found_without_import(tmp_path):
     path = _write(tmp_path, "custom", "description: x\nepochs: 1\ntarget_models: [mine]\n"
-                  "custom_models:\n  mine: {entry: 'json:dumps', consumes: [image]}\n")
+                  "custom_models:\n  mine: {entry: 'training_lib.models.vision:build', "
+                  "consumes: [image]}\n")
     assert load_preset(path).models == ["mine"]
 
 
@@ -115,3 +125,24 @@ def test_a_models_override_wins_and_an_unset_one_falls_back_to_the_preset(tmp_pa
     assert (s.for_model("logic_model", "epochs"), s.for_model("math_model", "epochs")) == (12, 5)
     assert (s.for_model("logic_model", "urgency"), s.for_model("math_model", "urgency")) == (0, 7)
     assert s.for_model("logic_model", "batch_size") == s.batch_size
+
+
+@pytest.mark.parametrize(("monitor", "mode"), [
+    ("val_loss", "min"), ("loss", "min"), ("val_mae", "min"), ("epoch_val_mse", "min"),
+    ("val_accuracy", "max"), ("val_exact_match", "max"), ("r2", "max"),
+    ("val_hard_target_accuracy", "max"), ("val_reconstruction_r2", "max"),
+])
+def test_checkpoint_monitor_mode_defaults_to_the_metrics_direction(tmp_path, monitor, mode):
+    path = _write(tmp_path, "ckpt", "description: x\ntarget_models: [math_model]\nepochs: 2\n"
+                  f"checkpoint: {{monitor: {monitor}}}\n")
+    checkpoint = load_preset(path).settings.checkpoint
+    assert (checkpoint.monitor, checkpoint.monitor_mode) == (monitor, mode)
+
+
+def test_an_explicit_monitor_mode_wins_and_travels_in_the_resolved_config(tmp_path):
+    path = _write(tmp_path, "ckpt", "description: x\ntarget_models: [math_model]\nepochs: 2\n"
+                  "checkpoint: {monitor: val_f2, monitor_mode: max}\n")
+    preset = load_preset(path)
+    assert preset.settings.checkpoint.monitor_mode == "max"
+    assert preset.resolved()["checkpoint"]["monitor_mode"] == "max"
+    assert "every_steps" not in preset.resolved()["checkpoint"]

@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from training_lib.data.demo import make_demo_data
+    from training_lib.demo.folder import make_demo_data
 
     summary = make_demo_data(args.out, seed=args.seed, audio_per_word=args.audio_per_word,
                              text_per_category=args.text_per_category, install=not args.no_install)

@@ -21,15 +21,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def resolve_run_dir(run: str) -> Path:
     """A run folder from a path or from DAG_ID/RUN_ID (ReportError naming both tries)."""
-    from training_lib.pipeline.run import run_dir_for
+    from training_lib.runs.context import run_dir_for
+    from training_lib.runs.folder import RunFolder
 
     path = Path(run).expanduser()
-    if (path / "config.json").exists():
+    if RunFolder(path).config.exists():
         return path.resolve()
     dag_id, sep, run_id = run.partition("/")
     if sep and dag_id and run_id:
         candidate = run_dir_for(dag_id, run_id)
-        if (candidate / "config.json").exists():
+        if RunFolder(candidate).config.exists():
             return candidate
     store = run_dir_for(dag_id, run_id) if sep and dag_id and run_id else "no DAG_ID/RUN_ID"
     raise ReportError(f"run {run!r}: expected a run folder holding config.json, or DAG_ID/RUN_ID "
@@ -37,7 +38,7 @@ def resolve_run_dir(run: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from training_lib.pipeline.run import load_run
+    from training_lib.runs.context import load_run
     from training_lib.reports.build import build_report
 
     ctx = load_run(resolve_run_dir(args.run))

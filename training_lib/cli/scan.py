@@ -56,9 +56,9 @@ class _Progress:
 
 def run(args: argparse.Namespace) -> int:
     from training_lib import settings
-    from training_lib.data import quality_report
+    from training_lib.data.quality import report as quality_report
     from training_lib.data.catalog import Catalog, default_catalog
-    from training_lib.data.scanner import scan_folder
+    from training_lib.data.scan.scanner import scan_folder
 
     limits = {"time_limit_s": args.time_limit} if args.time_limit is not None else {}
     catalog = Catalog(args.catalog) if args.catalog else default_catalog()

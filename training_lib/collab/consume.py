@@ -26,15 +26,15 @@ import numpy as np
 
 from training_lib.collab import knowledge as store
 from training_lib.collab.pairs import row_digest
-from training_lib.collab.strategies import shared_text
-from training_lib.collab.strategies.distillation import (CollaborativeLoss, HardTargetAccuracy,
-                                                         one_hot, stack_targets)
+from training_lib.collab.losses import (CollaborativeLoss, HardTargetAccuracy, one_hot,
+                                        stack_targets)
+from training_lib.collab.strategies.base import chosen_strategies
 from training_lib.config.schema import Collaboration
 from training_lib.data.dataset import Dataset, num_rows
 from training_lib.training.optimizer_state import carry_optimizer_state
 
 if TYPE_CHECKING:
-    from training_lib.pipeline.run import RunContext
+    from training_lib.runs.context import RunContext
 
 log = logging.getLogger(__name__)
 _ORIGINAL_COMPILE: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
@@ -44,22 +44,30 @@ def consume_knowledge(ctx: "RunContext", model_name: str, round_index: int, mode
                       dataset: Dataset) -> Dataset:
     """The worker's hook for round k > 1: knowledge of round k-1 -> the dataset to fit."""
     cfg = ctx.settings.collaboration
-    folder = store.round_dir(ctx.run_dir, round_index - 1)
-    student = store.read_student(folder, model_name) \
-        if {"cotraining", "distillation"} & set(cfg.strategies) else None
-    tables = store.read_shared_text(folder) if "shared_text" in cfg.strategies else {}
-    out, stats = apply_knowledge(model, dataset, student, tables, cfg)
+    folder = ctx.folder.knowledge(round_index - 1)
+    chosen = chosen_strategies(cfg.strategies)
+    student = store.read_student(folder, model_name) if any(s.paired for s in chosen) else None
+    payloads = {s.name: s.read(folder, model_name) for s in chosen if not s.paired}
+    out, stats = apply_knowledge(model, dataset, student, payloads, cfg)
     stats["knowledge"] = str(folder)
-    ctx.write_json(f"models/{model_name}/round_{round_index}/collaboration.json", stats)
+    ctx.write_json(ctx.round(model_name, round_index).collaboration, stats)
     log.info("%s round %d: %s", model_name, round_index, stats)
     return out
 
 
 def apply_knowledge(model: Any, dataset: Dataset, student: store.StudentKnowledge | None,
-                    tables: dict[int, np.ndarray], cfg: Collaboration) -> tuple[Dataset, dict]:
-    """(dataset to fit on, stats). Returns `dataset` itself when there is nothing to add."""
-    stats: dict[str, Any] = {"shared_text_layers": shared_text.apply_tables(model, tables)
-                             if tables else []}
+                    payloads: dict[str, Any], cfg: Collaboration) -> tuple[Dataset, dict]:
+    """(dataset to fit on, stats). Every chosen strategy's consume half runs: the paired
+    ones' row targets from `student`, the others' from their `payloads[name]`. Returns
+    `dataset` itself when there is nothing to add."""
+    stats: dict[str, Any] = {}
+    chosen = chosen_strategies(cfg.strategies)
+    for strategy in chosen:
+        if not strategy.paired:
+            dataset, more = strategy.consume(model, dataset, payloads.get(strategy.name), cfg)
+            stats.update(more)
+    hard_of = [s for s in chosen if s.paired and s.role == "hard"]
+    soft_of = [s for s in chosen if s.paired and s.role == "soft"]
     reason = _unusable(model, dataset, student)
     if reason:
         stats["targets"] = reason
@@ -69,21 +77,22 @@ def apply_knowledge(model: Any, dataset: Dataset, student: store.StudentKnowledg
     x_train, y_train = dataset.x["train"], np.asarray(dataset.y["train"])
     index = {row_digest(x_train, j): j for j in range(num_rows(x_train))}
     soft_own = np.zeros((len(y_train), n_cls), np.float32)
-    extra, extra_hard = [], []
+    extra, extra_hard, extra_soft = [], [], []
     matched = distilled_own = 0
     for r in range(len(student)):
         j = index.get(row_digest(student.x, r))
         if j is not None:  # labeled in this modality: the label stays, peers add KL
             matched += 1
-            if student.distill[r].any():
-                soft_own[j] = student.distill[r]
+            soft = _row(soft_of, student, r, cfg)
+            if soft.any():
+                soft_own[j] = soft
                 distilled_own += 1
             continue
-        hard = student.cotrain[r] * cfg.cotraining_weight if student.confident[r] else \
-            np.zeros(n_cls, np.float32)
-        if hard.any() or student.distill[r].any():
+        hard, soft = _row(hard_of, student, r, cfg), _row(soft_of, student, r, cfg)
+        if hard.any() or soft.any():
             extra.append(r)
             extra_hard.append(hard)
+            extra_soft.append(soft)
     if not extra and not distilled_own:
         stats["targets"] = (f"none: all {matched} items are labeled rows of this model already "
                             "and there are no distillation targets")
@@ -93,7 +102,7 @@ def apply_knowledge(model: Any, dataset: Dataset, student: store.StudentKnowledg
                else student.x[picked])
     hard = np.concatenate([one_hot(y_train, n_cls),
                            np.asarray(extra_hard, np.float32).reshape(-1, n_cls)])
-    soft = np.concatenate([soft_own, student.distill[picked].reshape(-1, n_cls)])
+    soft = np.concatenate([soft_own, np.asarray(extra_soft, np.float32).reshape(-1, n_cls)])
     y = {"train": stack_targets(hard, soft)}
     if dataset.size("val"):
         y_val = np.asarray(dataset.y["val"])
@@ -137,6 +146,15 @@ def _unusable(model: Any, dataset: Dataset, student: store.StudentKnowledge | No
     if not getattr(getattr(model, "loss", None), "from_logits", False):
         return "skipped: the model is not a classifier compiled on logits"
     return ""
+
+
+def _row(strategies: list[Any], student: store.StudentKnowledge, r: int,
+         cfg: Collaboration) -> np.ndarray:
+    """The summed row targets of `strategies` (paired ones of one role) for knowledge row r."""
+    out = np.zeros(len(student.classes), np.float32)
+    for strategy in strategies:
+        out = out + strategy.row_target(student, r, cfg)
+    return out
 
 
 def _concat(a: Any, b: Any) -> Any:

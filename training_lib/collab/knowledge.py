@@ -47,10 +47,6 @@ class StudentKnowledge:
         return len(self.keys)
 
 
-def round_dir(run_dir: Path, round_index: int) -> Path:
-    return Path(run_dir) / "knowledge" / f"round_{round_index}"
-
-
 def _atomic_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

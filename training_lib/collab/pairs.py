@@ -43,7 +43,8 @@ def view_of(loader: str) -> str | None:
 def read_pairs(records: list[FileRecord], data_root: Path, settings: PresetModel) -> list[PairItem]:
     """Every pairs record in the catalog's JSON files, its linked files resolved against
     the catalog (files below the quality floor or not scanned count as missing)."""
-    from training_lib.data.loaders import LoadRequest, records_of
+    from training_lib.data.loaders.json_records import records_of
+    from training_lib.data.loaders.registry import LoadRequest
 
     manifests = [r for r in records if r.type == "json"
                  and r.meta.get("record_format") == "pairs" and r.score >= settings.quality_floor]
@@ -65,7 +66,7 @@ def modality_features(items: list[PairItem], modality: str, data_root: Path,
                       settings: PresetModel,
                       cache: Any = None) -> tuple[np.ndarray | None, np.ndarray]:
     """(features (n, ...) zero-filled where missing, present (n,) bool) of one modality."""
-    from training_lib.data.features import FeatureCache
+    from training_lib.data.features.cache import FeatureCache
 
     cache = cache if cache is not None else FeatureCache()
     params = settings.preprocessing

@@ -3,9 +3,10 @@
     participants (finished models, loaded) + paired items
       -> every model predicts its view of every item (pairs.py)
       -> label spaces aligned to the pairs' labels (labels.py)
-      -> per student: co-training and distillation targets from the *other* models
-         on the items of its training split (strategies/)
-      -> byte embedding tables merged (strategies/shared_text.py)
+      -> per student: the paired strategies' targets (co-training, distillation) from
+         the *other* models on the items of its training split (strategies/)
+      -> every other chosen strategy's share half (e.g. strategies/shared_text.py
+         merges byte embedding tables)
       -> knowledge/round_<k>/ (knowledge.py)
 
 `compute_knowledge` is pure (arrays in, arrays out) and used by bench/collab.py;
@@ -24,13 +25,12 @@ import numpy as np
 from training_lib.collab import knowledge, labels
 from training_lib.collab.pairs import (MODALITIES, PairItem, modality_features, pair_inputs,
                                        view_key, view_split)
-from training_lib.collab.strategies import shared_text
-from training_lib.collab.strategies.cotraining import cotraining_targets
-from training_lib.collab.strategies.distillation import distillation_targets, soften
+from training_lib.collab.strategies.base import chosen_strategies
+from training_lib.collab.strategies.distillation import soften
 from training_lib.config.schema import PresetModel
 
 if TYPE_CHECKING:
-    from training_lib.pipeline.run import RunContext
+    from training_lib.runs.context import RunContext
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +69,8 @@ class Views:
 
 @dataclass
 class RoundKnowledge:
-    students: dict[str, knowledge.StudentKnowledge]
-    shared_tables: dict[int, np.ndarray]
+    students: dict[str, knowledge.StudentKnowledge]  # targets of the paired strategies
+    payloads: dict[str, Any]  # what each other strategy shared, by its name
     summary: dict[str, Any] = field(default_factory=dict)
 
 
@@ -124,18 +124,22 @@ def as_logits(out: np.ndarray) -> np.ndarray:
 
 def compute_knowledge(participants: list[Participant], views: Views,
                       settings: PresetModel) -> RoundKnowledge:
-    """Targets for every student from its peers, and the merged text tables."""
+    """Targets for every student from its peers (the paired strategies, computed together
+    on one prediction of the items), and what every other chosen strategy shares."""
     cfg = settings.collaboration
-    strategies = set(cfg.strategies)
-    summary: dict[str, Any] = {"strategies": sorted(strategies), "paired_items": len(views.items)}
+    chosen = chosen_strategies(cfg.strategies)
+    summary: dict[str, Any] = {"strategies": sorted(cfg.strategies),
+                               "paired_items": len(views.items)}
     students: dict[str, knowledge.StudentKnowledge] = {}
-    if strategies & {"cotraining", "distillation"} and views.items:
+    if any(s.paired for s in chosen) and views.items:
         students, summary["label_space"], summary["students"] = _targets(
             participants, views, settings)
-    merged: dict[int, np.ndarray] = {}
-    if "shared_text" in strategies:
-        merged, summary["shared_text"] = _shared_text(participants)
-    return RoundKnowledge(students, merged, summary)
+    payloads: dict[str, Any] = {}
+    for strategy in chosen:
+        if not strategy.paired:
+            payloads[strategy.name], summary[strategy.name] = strategy.share(participants,
+                                                                             settings)
+    return RoundKnowledge(students, payloads, summary)
 
 
 def _targets(participants: list[Participant], views: Views,
@@ -185,20 +189,19 @@ def _student_targets(s: Participant, teachers: list[Participant], views: Views,
     t_seen = [outputs[t.name][2][rows] for t in teachers]
     weights = [t.weight for t in teachers]
     n_cls = len(s.classes or [])
-    cotrain = np.zeros((len(rows), n_cls), np.float32)
-    confident = np.zeros(len(rows), bool)
-    distill = np.zeros((len(rows), n_cls), np.float32)
-    has_distill = np.zeros(len(rows), bool)
-    if "cotraining" in cfg.strategies:
-        target, confident = cotraining_targets([outputs[t.name][0][rows] for t in teachers],
-                                               t_seen, weights, cfg.confidence_threshold)
-        cotrain = labels.from_shared(target, matrix) * confident[:, None]
-        confident &= cotrain.sum(axis=1) > 0  # mass on labels the student has
-    if "distillation" in cfg.strategies:
-        target, has_distill = distillation_targets([outputs[t.name][1][rows] for t in teachers],
-                                                   t_seen, weights)
-        distill = labels.from_shared(target, matrix) * has_distill[:, None]
-        has_distill &= distill.sum(axis=1) > 0
+    columns = {role: (np.zeros((len(rows), n_cls), np.float32), np.zeros(len(rows), bool))
+               for role in ("hard", "soft")}
+    for strategy in chosen_strategies(cfg.strategies):
+        if not strategy.paired:
+            continue
+        target, mask = strategy.targets([outputs[t.name][0][rows] for t in teachers],
+                                        [outputs[t.name][1][rows] for t in teachers],
+                                        t_seen, weights, cfg)
+        values = labels.from_shared(target, matrix) * mask[:, None]
+        mask = mask & (values.sum(axis=1) > 0)  # mass on labels the student has
+        total, has = columns[strategy.role]
+        columns[strategy.role] = (total + values, has | mask)
+    (cotrain, confident), (distill, has_distill) = columns["hard"], columns["soft"]
     keep = confident | has_distill
     picked = rows[keep]
     x = {k: v[picked] for k, v in x_all.items()} if isinstance(x_all, dict) else x_all[picked]
@@ -215,21 +218,11 @@ def _student_targets(s: Participant, teachers: list[Participant], views: Views,
         "teachers": {t.name: int(outputs[t.name][2][rows].sum()) for t in teachers}}
 
 
-def _shared_text(participants: list[Participant]) -> tuple[dict[int, np.ndarray], dict[str, Any]]:
-    tables = {p.name: [np.asarray(layer.embeddings.numpy()) for layer in
-                       shared_text.byte_embeddings(p.model)] for p in participants}
-    tables = {m: t for m, t in tables.items() if t}
-    sizes = {p.name: max(1, p.train_size) for p in participants}
-    merged, weights = shared_text.merged_by_width(tables, sizes)
-    return merged, {"tokenizer": shared_text.TOKENIZER, "models": sorted(tables),
-                    "merged": {str(w): ws for w, ws in weights.items()}}
-
-
 def write_round(folder: Path, result: RoundKnowledge) -> None:
     for student in result.students.values():
         knowledge.write_student(folder, student)
-    if result.shared_tables:
-        knowledge.write_shared_text(folder, result.shared_tables)
+    for strategy in chosen_strategies(list(result.payloads)):
+        strategy.write(folder, result.payloads[strategy.name])
 
 
 # ---- the DAG task ----------------------------------------------------------------------
@@ -240,7 +233,7 @@ def share_run_round(ctx: "RunContext", round_index: int, models: list[str],
     import json
 
     started = time.monotonic()
-    folder = knowledge.round_dir(ctx.run_dir, round_index)
+    folder = ctx.folder.knowledge(round_index)
     for stale in folder.glob("*.npz") if folder.is_dir() else []:  # a rerun starts clean
         stale.unlink()
     participants, skipped = load_participants(ctx, round_index, models)
@@ -252,7 +245,7 @@ def share_run_round(ctx: "RunContext", round_index: int, models: list[str],
         from training_lib.collab.pairs import read_pairs
 
         items = read_pairs(records, ctx.data_root, ctx.settings) \
-            if strategies & {"cotraining", "distillation"} else []
+            if any(s.paired for s in chosen_strategies(sorted(strategies))) else []
         views = collect_views(items, ctx.data_root, ctx.settings) if items else Views([], {}, {})
         result = compute_knowledge(participants, views, ctx.settings)
         write_round(folder, result)
@@ -277,16 +270,16 @@ def load_participants(ctx: "RunContext", round_index: int,
 
     participants, skipped = [], {}
     for name in models:
-        folder = ctx.model_dir(name, round_index)
-        if not (folder / "result.json").is_file() or not (folder / "model.keras").is_file():
+        folder = ctx.round(name, round_index)
+        if not folder.result.is_file() or not folder.model_file.is_file():
             skipped[name] = (f"no result of round {round_index} (training failed or did not "
                              "finish): its knowledge is left out")
             continue
-        result = json.loads((folder / "result.json").read_text())
+        result = json.loads(folder.result.read_text())
         try:
-            model = keras.saving.load_model(folder / "model.keras", compile=False)
+            model = keras.saving.load_model(folder.model_file, compile=False)
         except Exception as e:  # noqa: BLE001 - an unreadable model is this model's problem
-            skipped[name] = f"{folder / 'model.keras'} could not be loaded: {e}"
+            skipped[name] = f"{folder.model_file} could not be loaded: {e}"
             continue
         history = result.get("history") or [{}]
         weight = float(history[-1].get("val_accuracy", 1.0) or 0.0)

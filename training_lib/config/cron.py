@@ -2,6 +2,8 @@
 
 Accepts the five-field form (minute hour day-of-month month day-of-week), with
 `*`, lists, ranges, steps and month/day names, and Airflow's presets (@daily...).
+An expression whose fields are each valid but that matches no date ("0 0 30 2 *",
+30 February) is refused too: croniter, which Airflow schedules with, finds no next run.
 """
 from __future__ import annotations
 
@@ -31,6 +33,20 @@ def cron_error(expression: str) -> str | None:
             problem = _item_error(item, low, high, names)
             if problem:
                 return f"{label} field {part!r}: {problem}"
+    return _never_fires(text)
+
+
+def _never_fires(text: str) -> str | None:
+    import datetime as dt
+
+    from croniter import CroniterBadCronError, CroniterBadDateError, croniter
+
+    try:  # day 31 of a 30-day month etc.: croniter gives up after searching its horizon
+        croniter(text, dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)).get_next(dt.datetime)
+    except CroniterBadDateError:
+        return "it matches no date of any year, so it would never run"
+    except (CroniterBadCronError, ValueError) as e:
+        return f"croniter refuses it ({e})"
     return None
 
 

@@ -24,7 +24,7 @@ class ModelSpec:
     task: str  # classification | seq2seq | regression | autoencoder
     builder: str  # "module:function"(dataset, learning_rate) -> compiled keras.Model
     metric: str  # the held-out test metric the task is judged by
-    loader: str = "images"  # name in training_lib.data.loaders.LOADERS
+    loader: str = "images"  # a name registered in training_lib.data.loaders.registry
     footprint_mb: int = 256  # rough host/GPU memory at batch 32, for resource planning
     supervised: bool = True
     min_samples: int = 20

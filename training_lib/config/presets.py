@@ -21,17 +21,22 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from training_lib import settings
+from training_lib.config.safe_yaml import load_yaml
 from training_lib.config.schema import PresetModel, KeyedValueError
 from training_lib.errors import PresetError
 from training_lib.config import model_specs
 
 DEFAULTS_FILE = "_defaults.yaml"
+# Keys presets may no longer set: key path -> what to write instead (given the value).
+RETIRED_KEYS: dict[tuple[str, ...], str] = {
+    ("checkpoint", "every_steps"): "this key was removed (the checkpoint interval has one "
+                                   "key); write 'checkpoint_interval: {value}' at the top "
+                                   "level of the preset instead",
+}
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _MAX_BYTES = 1_000_000
-try:  # the C loader is ~10x faster; both are safe loaders
-    _Loader: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
+_MAX_ERRORS = 20  # lines of one PresetError; a bomb must not make a 30 MB message
+_MAX_SHOWN = 200  # characters of a value quoted in a message
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as e:
         raise PresetError(f"{path}: cannot read preset ({e})") from e
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - CSafeLoader/SafeLoader only
+        data = load_yaml(text)  # safe, bounded in depth and aliases, no duplicate keys
     except yaml.YAMLError as e:
         raise PresetError(f"{path}: invalid YAML: {e}") from e
     if data is None:
@@ -154,7 +159,10 @@ def validate_settings(data: dict[str, Any], path: Path) -> PresetModel:
     try:
         return PresetModel.model_validate(data)
     except ValidationError as e:
-        lines = [_describe(err, data) for err in e.errors(include_url=False)]
+        errors = e.errors(include_url=False)
+        lines = [_describe(err, data) for err in errors[:_MAX_ERRORS]]
+        if len(errors) > _MAX_ERRORS:
+            lines.append(f"... and {len(errors) - _MAX_ERRORS} more errors")
         raise PresetError(f"{path}: " + "\n  ".join(lines)) from None
 
 
@@ -163,6 +171,9 @@ def _describe(err: dict[str, Any], data: dict[str, Any]) -> str:
     if isinstance(cause, KeyedValueError):
         return _message(cause.loc, cause.value, cause.expected)
     loc = tuple(part for part in err["loc"] if not _is_union_tag(part))
+    if err["type"] == "extra_forbidden" and tuple(map(str, loc)) in RETIRED_KEYS:
+        fix = RETIRED_KEYS[tuple(map(str, loc))].format(value=err.get("input"))
+        return f"key {_path(loc)}: got {_shown(err.get('input'))}; {fix}"
     if err["type"] == "extra_forbidden":
         allowed = _allowed_keys(loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
@@ -178,8 +189,14 @@ def _describe(err: dict[str, Any], data: dict[str, Any]) -> str:
 
 
 def _message(loc: tuple, value: object, expected: str) -> str:
+    return f"key {_path(loc)}: got {_shown(value)}; expected {expected}"
+
+
+def _shown(value: object) -> str:
     shown = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
-    return f"key {_path(loc)}: got {shown} ({type(value).__name__}); expected {expected}"
+    if len(shown) > _MAX_SHOWN:
+        shown = f"{shown[:_MAX_SHOWN]}... ({len(shown)} characters)"
+    return f"{shown} ({type(value).__name__})"
 
 
 def _path(loc: tuple) -> str:

@@ -6,8 +6,6 @@ was expected.
 """
 from __future__ import annotations
 
-import ast
-import importlib.util
 from typing import Any, Literal
 
 from pydantic import (BaseModel, ConfigDict, Field, ValidationInfo, field_validator,
@@ -15,17 +13,22 @@ from pydantic import (BaseModel, ConfigDict, Field, ValidationInfo, field_valida
 
 from training_lib.config.anomalies import AnomalyConfig
 from training_lib.config.cron import cron_error
-from training_lib.config import model_specs
+from training_lib.config.extensions import STRATEGIES
+from training_lib.config.keyed_error import KeyedValueError
+from training_lib.config.entry_points import entry_point_error
+from training_lib.config import file_types, model_specs
 
-DATA_TYPES = ("image", "audio", "video", "text", "json", "tabular", "document", "archive",
-              "code", "unknown")
-DataType = Literal["image", "audio", "video", "text", "json", "tabular", "document", "archive",
-                   "code", "unknown"]
+# the registered file types (config.file_types), as the literal a selector's `types` takes
+DataType = Literal[file_types.type_names()]  # type: ignore[valid-type]
+# Durations become timedeltas (and sensor timeouts) when the DAG is built: a year is
+# more than any of them needs and far from timedelta's overflow.
+MAX_SECONDS = 366 * 24 * 3600
 ModelTask = Literal["classification", "regression", "seq2seq", "autoencoder"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # allow_inf_nan: `.inf` would pass `ge=0` and then overflow a timedelta at DAG import
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class DatasetSelector(_Strict):
@@ -37,13 +40,50 @@ class DatasetSelector(_Strict):
     types: tuple[DataType, ...] | None = Field(None, description="keep only these file types")
 
 
+# Which way is better for the metrics a checkpoint may be ranked by (a "val_"/"epoch_"
+# prefix is ignored): lower for losses and errors, higher for scores.
+LOWER_IS_BETTER = ("loss", "mse", "mae", "rmse", "mean_squared_error", "mean_absolute_error",
+                   "root_mean_squared_error", "crossentropy", "perplexity")
+HIGHER_IS_BETTER = ("accuracy", "acc", "exact_match", "r2", "reconstruction_r2", "auc",
+                    "precision", "recall", "f1", "hard_target_accuracy")
+
+
+def metric_mode(metric: str) -> Literal["min", "max"] | None:
+    """"min" or "max" for a metric of known direction (`val_loss` -> "min"), else None."""
+    name = metric.removeprefix("epoch_").removeprefix("val_")
+    if name in LOWER_IS_BETTER or name.endswith(("_loss", "_crossentropy")):
+        return "min"
+    if name in HIGHER_IS_BETTER or name.endswith("_accuracy"):
+        return "max"
+    return None
+
+
 class CheckpointConfig(_Strict):
-    every_steps: int | None = Field(None, ge=1, description="defaults to checkpoint_interval")
-    every_seconds: float | None = Field(None, gt=0)
+    """When checkpoints are written (besides every `checkpoint_interval` steps) and which
+    are kept: the last `keep_last`, plus the best on `monitor` in the `monitor_mode` way."""
+
+    every_seconds: float | None = Field(None, gt=0, le=MAX_SECONDS)
     at_epoch_end: bool = True
     keep_last: int = Field(3, ge=1)
     keep_best: bool = True
     monitor: str = "val_loss"
+    monitor_mode: Literal["min", "max"] = Field(
+        "min", description="min: lower is better, max: higher; when left out, the known "
+                           "direction of `monitor`")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mode_of_monitor(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "monitor_mode" in data:
+            return data
+        monitor = data.get("monitor", "val_loss")
+        mode = metric_mode(monitor) if isinstance(monitor, str) else None
+        if mode is None:
+            raise KeyedValueError(("checkpoint", "monitor_mode"), None,
+                                  f"'min' or 'max': the direction of checkpoint.monitor "
+                                  f"{monitor!r} is not known, so say whether lower (min) or "
+                                  "higher (max) is better")
+        return {**data, "monitor_mode": mode}
 
 
 class Preprocessing(_Strict):
@@ -79,15 +119,14 @@ class ModelOverrides(_Strict):
     target_column: str | None = None
 
 
-STRATEGIES = ("cotraining", "distillation", "shared_text")
-Strategy = Literal["cotraining", "distillation", "shared_text"]
 
 
 class Collaboration(_Strict):
     """Knowledge shared between rounds (training_lib/collab); used when
     `enable_collaborative_training` is true. Defaults are what bench/collab.py measured."""
 
-    strategies: tuple[Strategy, ...] = Field(("cotraining",), description="run between rounds")
+    strategies: tuple[str, ...] = Field(("cotraining",), description="run between rounds: "
+                                        "names registered in config.extensions.STRATEGIES")
     confidence_threshold: float = Field(0.5, ge=0, le=1, description="co-training: teachers' "
                                         "mean top probability a pseudo-label needs")
     cotraining_weight: float = Field(1.0, gt=0, le=10, description="loss weight of a "
@@ -99,9 +138,14 @@ class Collaboration(_Strict):
 
     @field_validator("strategies")
     @classmethod
-    def _unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+    def _registered_once(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for i, name in enumerate(value):
+            if name not in STRATEGIES:
+                raise KeyedValueError(("collaboration", "strategies", i), name,
+                                      "a registered collaboration strategy: one of "
+                                      f"{', '.join(STRATEGIES.names())}")
         if len(set(value)) != len(value):
-            raise ValueError(f"each of {', '.join(STRATEGIES)} at most once")
+            raise ValueError(f"each of {', '.join(STRATEGIES.names())} at most once")
         return value
 
 
@@ -145,10 +189,11 @@ class PresetModel(_Strict):
     collaboration: Collaboration = Collaboration()
     schedule: str | None = None
     retries: int = Field(3, ge=0, le=20)
-    retry_delay_seconds: float = Field(10, ge=0)
-    resource_wait_timeout_seconds: float = Field(3600, gt=0)
-    stall_timeout_seconds: float = Field(300, gt=0, description="no step for this long: fail")
-    execution_timeout_minutes: float | None = Field(None, gt=0)
+    retry_delay_seconds: float = Field(10, ge=0, le=MAX_SECONDS)
+    resource_wait_timeout_seconds: float = Field(3600, gt=0, le=MAX_SECONDS)
+    stall_timeout_seconds: float = Field(300, gt=0, le=MAX_SECONDS,
+                                         description="no step for this long: fail")
+    execution_timeout_minutes: float | None = Field(None, gt=0, le=MAX_SECONDS / 60)
     min_disk_space_gb: float = Field(1.0, ge=0, description="below this a node is unhealthy")
     auto_pause_on_low_disk: bool = Field(False, description="checkpoint and wait, not fail")
     deterministic: bool = Field(False, description="deterministic ops (exact resume on CPU)")
@@ -158,7 +203,7 @@ class PresetModel(_Strict):
     promotion: Promotion = Promotion()
     anomalies: AnomalyConfig = AnomalyConfig()
     incremental: Incremental | None = None
-    seed: int = 1234
+    seed: int = Field(1234, ge=0, le=2**32 - 1, description="numpy's seed range")
     tags: tuple[str, ...] = ()
 
     @field_validator("target_models", "models")
@@ -197,36 +242,3 @@ class PresetModel(_Strict):
             raise KeyedValueError(("rounds",), self.rounds,
                               "1 unless enable_collaborative_training is true")
         return self
-
-
-class KeyedValueError(ValueError):
-    """A cross-field error that knows its own key path (pydantic would report the root)."""
-
-    def __init__(self, loc: tuple, value: object, expected: str) -> None:
-        super().__init__(expected)
-        self.loc = loc
-        self.value = value
-        self.expected = expected
-
-
-def entry_point_error(entry: str) -> str | None:
-    """Check "module:function" without importing the module (parse time must stay cheap)."""
-    module, sep, function = entry.partition(":")
-    if not sep or not module or not function.isidentifier():
-        return "an entry point written 'module:function'"
-    try:
-        spec = importlib.util.find_spec(module)
-    except (ImportError, ValueError) as e:
-        return f"an importable module (importing {module!r} failed: {e})"
-    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
-        return f"an importable Python module named {module!r}"
-    try:
-        with open(spec.origin, encoding="utf-8") as fh:
-            tree = ast.parse(fh.read(), filename=spec.origin)
-    except (OSError, SyntaxError) as e:
-        return f"a readable module {module!r} ({e})"
-    defined = {node.name for node in tree.body
-               if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
-    if function not in defined:
-        return f"a function {function!r} defined in {spec.origin}"
-    return None

@@ -76,6 +76,27 @@ def root_key(root: Path | str) -> str:
     return os.path.realpath(root)
 
 
+def _to_db(text: str | None) -> str | bytes | None:
+    """SQLite text must be UTF-8. A file name that is not arrives from the file system with
+    surrogate escapes ('bad\\udcff.txt'); it is stored as its bytes, which `_from_db` turns
+    back into the same string, so the record still opens its file."""
+    if text is None or text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape")
+
+
+def _from_db(value: str | bytes | None) -> str | None:
+    return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else value
+
+
+def _key(root: Path | str) -> str | bytes:
+    return _to_db(root_key(root))
+
+
 def fingerprint(records: Iterable[FileRecord]) -> str:
     """sha256 of the sorted content hashes: names and times do not change it."""
     digest = hashlib.sha256()
@@ -124,7 +145,7 @@ class Catalog:
                 gc.enable()
 
     def _snapshot(self, root: Path) -> list[FileRecord] | None:
-        key = root_key(root)
+        key = _key(root)
         row = self._db.execute(
             "SELECT scan_id, fields, records, "
             "(SELECT max(id) FROM scans WHERE root = ? AND unchanged = 0) "
@@ -141,16 +162,16 @@ class Catalog:
 
     def last_fingerprint(self, root: Path) -> str | None:
         row = self._db.execute("SELECT fingerprint FROM scans WHERE root = ? ORDER BY id DESC LIMIT 1",
-                               (root_key(root),)).fetchone()
+                               (_key(root),)).fetchone()
         return row[0] if row else None
 
     def _current_rows(self, root: Path) -> list[FileRecord]:
         rows = self._db.execute(
             f"SELECT {', '.join(_COLUMNS)} FROM files WHERE root = ? AND current = 1 ORDER BY path",
-            (root_key(root),)).fetchall()
+            (_key(root),)).fetchall()
         loads = json.loads
-        return [FileRecord(path, size, mtime_ns, content_hash, type_, fmt, label, split, score,
-                           tuple(loads(flags)), loads(meta))
+        return [FileRecord(_from_db(path), size, mtime_ns, content_hash, type_, _from_db(fmt),
+                           _from_db(label), split, score, tuple(loads(flags)), loads(meta))
                 for path, size, mtime_ns, content_hash, type_, fmt, label, split, score, flags, meta
                 in rows]
 
@@ -159,14 +180,15 @@ class Catalog:
         cur = self._db.execute(
             "SELECT content_hash, size, mtime_ns, type, format, score, flags, first_scan, "
             "deleted_scan, current FROM files WHERE root = ? AND path = ? ORDER BY id",
-            (root_key(root), path))
+            (_key(root), _to_db(path)))
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row)) for row in cur.fetchall()]
 
     def scans(self, root: Path) -> list[dict[str, Any]]:
-        cur = self._db.execute("SELECT * FROM scans WHERE root = ? ORDER BY id", (root_key(root),))
+        cur = self._db.execute("SELECT * FROM scans WHERE root = ? ORDER BY id", (_key(root),))
         names = [d[0] for d in cur.description]
-        return [dict(zip(names, row)) for row in cur.fetchall()]
+        rows = [dict(zip(names, row)) for row in cur.fetchall()]
+        return [{**row, "root": _from_db(row["root"])} for row in rows]
 
     def record_scan(self, root: Path, records: list[FileRecord], previous: dict[str, FileRecord],
                     deleted: list[str], *, started: float, elapsed_s: float, n_new: int,
@@ -175,7 +197,7 @@ class Catalog:
 
         `unchanged=True` says `records` are exactly `previous` (nothing read, nothing
         deleted): only the scan row is added."""
-        key = root_key(root)
+        key = _key(root)
         db = self._db
         try:
             db.execute("BEGIN IMMEDIATE")
@@ -196,10 +218,10 @@ class Catalog:
                 if prev is not None and prev == r:
                     continue
                 if prev is not None and prev.content_hash == r.content_hash:
-                    updates.append(self._row(r)[1:] + (key, r.path))
+                    updates.append(self._row(r)[1:] + (key, _to_db(r.path)))
                     continue
                 if prev is not None:
-                    retire.append((key, r.path))
+                    retire.append((key, _to_db(r.path)))
                 inserts.append((key,) + self._row(r) + (scan_id,))
             db.executemany("UPDATE files SET current = 0 WHERE root = ? AND path = ? AND current = 1",
                            retire)
@@ -213,7 +235,7 @@ class Catalog:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", inserts)
             db.executemany(
                 "UPDATE files SET current = 0, deleted_scan = ? WHERE root = ? AND path = ? "
-                "AND current = 1", [(scan_id, key, path) for path in deleted])
+                "AND current = 1", [(scan_id, key, _to_db(path)) for path in deleted])
             self._write_snapshot(key, scan_id, records)
             db.execute("COMMIT")
         except sqlite3.Error as e:
@@ -235,8 +257,9 @@ class Catalog:
     @staticmethod
     def _row(r: FileRecord) -> tuple:
         meta = r.meta
-        return (r.path, r.size, r.mtime_ns, r.content_hash, r.type, r.format, r.label, r.split,
-                r.score, json.dumps(list(r.flags)), json.dumps(meta, sort_keys=True, default=_plain),
+        return (_to_db(r.path), r.size, r.mtime_ns, r.content_hash, r.type, _to_db(r.format),
+                _to_db(r.label), r.split, r.score, json.dumps(list(r.flags)),
+                json.dumps(meta, sort_keys=True, default=_plain),
                 meta.get("width"), meta.get("height"), meta.get("duration_s"), meta.get("encoding"))
 
 

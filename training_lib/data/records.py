@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 SPLITS = ("train", "val", "test")
 
@@ -22,7 +22,7 @@ class FileRecord:
     size: int
     mtime_ns: int
     content_hash: str  # sha256 hex of the bytes
-    type: str  # image | audio | video | text | json | tabular | document | archive | code | unknown
+    type: str  # a registered file type (config.file_types): image, audio, json, code, ...
     format: str  # png, jpeg, wav, flac, json, jsonl, csv, pdf, docx, python, ...
     label: str | None = None
     split: str = "train"
@@ -50,6 +50,21 @@ RECORD_FORMATS: dict[str, tuple[str, ...]] = {
     # a multimodal sample: relative paths of an image, an audio clip and a caption text
     "pairs": ("image", "audio", "text"),
 }
+
+
+def shown(name: str) -> str:
+    """A file name for people and UTF-8 files: bytes of the name that are not UTF-8 (held
+    as surrogate escapes, as the file system gave them) are written as `\\xff`.
+
+    >>> shown("bad\\udcff.txt")
+    'bad\\\\xff.txt'
+    """
+    if name.isascii():
+        return name
+    try:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no file system produced
+        return name.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def record_format(record: object) -> str | None:
@@ -84,8 +99,7 @@ def split_of(key: str | bytes, fractions: tuple[float, float] = (0.15, 0.15)) ->
     """Deterministic split from a content key: stable across rescans and machines.
 
     `fractions` are (validation, test). The hash is uniform, so each class gets
-    its share in expectation (stratified in expectation; `stratified_splits`
-    makes it exact for small classes).
+    its share in expectation.
     """
     digest = hashlib.sha256(key if isinstance(key, bytes) else key.encode()).digest()
     u = int.from_bytes(digest[:8], "big") / 2**64
@@ -95,29 +109,6 @@ def split_of(key: str | bytes, fractions: tuple[float, float] = (0.15, 0.15)) ->
     if u < test + val:
         return "val"
     return "train"
-
-
-def stratified_splits(items: Iterable[tuple[str, str | None]],
-                      fractions: tuple[float, float] = (0.15, 0.15)) -> dict[str, str]:
-    """Exactly stratified, deterministic splits: {key: split} for (key, label) pairs.
-
-    Within each label the keys are ordered by their hash and the first share goes
-    to test, the next to validation. Adding a file moves at most the files next to
-    it in hash order, and the same inputs always give the same answer.
-    """
-    by_label: dict[str | None, list[str]] = {}
-    for key, label in items:
-        by_label.setdefault(label, []).append(key)
-    out: dict[str, str] = {}
-    val, test = fractions
-    for keys in by_label.values():
-        keys.sort(key=lambda k: hashlib.sha256(k.encode()).hexdigest())
-        n = len(keys)
-        n_test = round(n * test) if n >= 3 else 0
-        n_val = round(n * val) if n >= 3 else 0
-        for i, key in enumerate(keys):
-            out[key] = "test" if i < n_test else "val" if i < n_test + n_val else "train"
-    return out
 
 
 def canonical_key(record: Any) -> str:

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Iterable
 
+from training_lib.config.file_types import FILE_TYPES
+from training_lib.config.model_specs import MODELS, ModelSpec
 from training_lib.config.schema import DatasetSelector, PresetModel
 from training_lib.data.records import FileRecord
-from training_lib.config.model_specs import MODELS, ModelSpec
 
 
 @dataclass
@@ -56,12 +57,12 @@ def kind_of(record: FileRecord) -> str:
 
 
 def samples_in(record: FileRecord) -> int:
-    """Training samples a file holds: records of a JSON file, rows of a table, else one."""
-    if record.type == "json":
-        return int(record.meta.get("n_records", 1))
-    if record.type == "tabular":
-        return int(record.meta.get("n_rows", 1))
-    return 1
+    """Training samples a file holds: records of a JSON file, rows of a table, else one
+    (the meta key its file type names, `FileType.samples_key`)."""
+    spec = FILE_TYPES.get(record.type)
+    if spec is None or spec.samples_key is None:
+        return 1
+    return int(record.meta.get(spec.samples_key, 1))
 
 
 def route(records: list[FileRecord], settings: PresetModel,

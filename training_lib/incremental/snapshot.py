@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from training_lib import settings
-from training_lib.pipeline.run import RunContext
+from training_lib.runs.context import RunContext
 
 
 def snapshot_path(dag_id: str) -> Path:
@@ -28,10 +28,9 @@ def load_snapshot(dag_id: str) -> dict[str, Any] | None:
 
 def model_keys(ctx: RunContext, model: str) -> dict[str, list[str]]:
     """Sample keys per split the model trained on in this run (written by the worker)."""
-    for round_dir in sorted((ctx.run_dir / "models" / model).glob("round_*"), reverse=True):
-        path = round_dir / "dataset_keys.json"
-        if path.exists():
-            return json.loads(path.read_text())
+    for folder in reversed(ctx.folder.rounds(model)):
+        if folder.dataset_keys.exists():
+            return json.loads(folder.dataset_keys.read_text())
     return {}
 
 

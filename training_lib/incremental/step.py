@@ -9,7 +9,7 @@ from typing import Any
 from training_lib.data.dataset import Dataset
 from training_lib.incremental import finetune
 from training_lib.incremental.snapshot import load_snapshot
-from training_lib.pipeline.run import RunContext
+from training_lib.runs.context import RunContext
 
 log = logging.getLogger(__name__)
 
@@ -17,11 +17,11 @@ log = logging.getLogger(__name__)
 def detect_new_data(ctx: RunContext) -> dict[str, Any]:
     """Diff the routed files against the last successful run; write incremental.json."""
     previous = load_snapshot(ctx.dag_id)
-    routing = ctx.read_json("routing.json", {}) or {}
+    routing = ctx.read_json(ctx.folder.routing, {}) or {}
     seen = set(previous["files"]) if previous else set()
     per_model: dict[str, int] = {}
     for model in routing.get("models", []):
-        manifest = ctx.read_json(f"manifests/{model}.json", {}) or {}
+        manifest = ctx.read_json(ctx.folder.manifest(model), {}) or {}
         new = [f for f in manifest.get("files", []) if f["content_hash"] not in seen]
         if new:
             per_model[model] = len(new)
@@ -36,7 +36,7 @@ def detect_new_data(ctx: RunContext) -> dict[str, Any]:
         summary["message"] = (f"new data since run {previous['run_id']}: " +
                               ", ".join(f"{m} {n} files" for m, n in sorted(per_model.items())))
     summary["proceed"] = previous is None or bool(per_model)
-    ctx.write_json("incremental.json", summary)
+    ctx.write_json(ctx.folder.incremental, summary)
     return summary
 
 
@@ -82,12 +82,9 @@ def judge_finetune(ctx: RunContext, task: str, model: Any, dataset: Dataset,
 
 
 def load_version_model(model_name: str, version: Any) -> tuple[Any, list[str] | None]:
-    import mlflow
-
     import training_lib.models.blocks  # noqa: F401  (custom layers)
-    from training_lib.registry import tracking
+    from training_lib.registry import client
 
-    tracking.client()
-    loaded = mlflow.keras.load_model(f"models:/{model_name}/{version.version}")
+    loaded = client.load_keras_model(model_name, str(version.version))
     classes = (version.tags or {}).get("classes")
     return loaded, json.loads(classes) if classes else None

@@ -13,14 +13,6 @@ if TYPE_CHECKING:
 
     from training_lib.data.dataset import Dataset
 
-# the loader used for a custom model, by the first kind it consumes
-LOADER_FOR_KIND = {
-    "image": "images", "document": "images", "records:arithmetic": "arithmetic",
-    "records:proposition": "propositions", "audio": "audio", "text": "texts", "code": "code",
-    "tabular": "tables", "records:pairs": "pairs", "records:environment": "environment",
-    "records:strategy": "strategy", "records:features": "features",
-}
-
 
 def spec_for(name: str, settings: PresetModel) -> ModelSpec:
     if name in MODELS:
@@ -29,10 +21,13 @@ def spec_for(name: str, settings: PresetModel) -> ModelSpec:
     if custom is None:
         raise PresetError(f"unknown model {name!r}; expected a built-in model or a key of "
                           "custom_models")
-    loader = next((LOADER_FOR_KIND[k] for k in custom.consumes if k in LOADER_FOR_KIND), None)
+    # the loader of the first kind it consumes that a loader reads (`register_loader(kinds=)`)
+    from training_lib.data.loaders.registry import loadable_kinds, loader_for_kinds
+
+    loader = loader_for_kinds(custom.consumes)
     if loader is None:
         raise PresetError(f"custom_models.{name}.consumes: got {list(custom.consumes)}; expected "
-                          f"one of {', '.join(LOADER_FOR_KIND)}")
+                          f"one of {', '.join(loadable_kinds())}")
     return ModelSpec(name, f"custom model {custom.entry}", custom.consumes, custom.task,
                      custom.entry, custom.metric, loader=loader, tags=("custom",))
 

@@ -1,8 +1,8 @@
 """AnomalyMonitor: runs the detectors on a ResumableFit's metric stream and acts.
 
-    monitor = AnomalyMonitor(preset.anomalies, EventStore(out / "anomalies.jsonl"),
-                             model_name="logic_model").attach(fit)
-    fit.run()
+    monitor = AnomalyMonitor(preset.anomalies, EventStore(round_folder.anomalies),
+                             model_name="logic_model")
+    ResumableFit(model, dataset, plan, store, monitors=[monitor]).run()
 
 It is both a metric sink of the engine and a Keras callback. As a sink it sees, every
 log step, the global step and metric values the engine has already read from the
@@ -48,27 +48,19 @@ class AnomalyMonitor(keras.callbacks.Callback):
         self.detectors = DetectorSet(config, on_gpu=on_gpu)
         self.fit: "ResumableFit | None" = None
         self.events: list[AnomalyEvent] = []
-        self.step = 0  # the engine's global step, kept current by its on_step hook
+        self.step = 0  # the engine's global step, kept current through `note_step`
         self._prev_step = 0
         self._batches = 0  # batches begun in the current fit() call
         self._prev_mean: tuple[int, float] = (0, 0.0)
         self._boundary = True
         self._pending: AnomalyEvent | None = None  # the event whose rollback is under way
 
-    def attach(self, fit: "ResumableFit") -> "AnomalyMonitor":
-        """Register with the engine as a metric sink and a callback (before `fit.run()`)."""
+    # ---- engine monitor (ResumableFit(monitors=[...]) binds it and reports every step) -----
+    def bind(self, fit: "ResumableFit") -> None:
         self.fit = fit
-        fit.sinks.append(self)
-        fit.extra_callbacks.append(self)
-        chained = fit.on_step
 
-        def on_step(step: int) -> None:
-            self.step = step
-            if chained is not None:
-                chained(step)
-
-        fit.on_step = on_step
-        return self
+    def note_step(self, step: int) -> None:
+        self.step = step
 
     # ---- Keras callback ----------------------------------------------------------------------
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
@@ -79,9 +71,10 @@ class AnomalyMonitor(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         loss = (logs or {}).get("loss")
+        nan = self.detectors.get("nan")
         if (self.config.enabled and isinstance(loss, float) and not math.isfinite(loss)
-                and not self.detectors.nan.active):
-            finding = self.detectors.nan.update(self.step, self.step - 1, {"loss": loss})
+                and nan is not None and not nan.active):  # type: ignore[attr-defined]
+            finding = nan.update(self.step, self.step - 1, {"loss": loss})  # type: ignore[attr-defined]
             if finding is not None:
                 self.act(finding)
 

@@ -1,4 +1,4 @@
-"""Anomaly events in the run store: models/<model>/round_<k>/anomalies.jsonl.
+"""Anomaly events in the run store: `RoundFolder.anomalies` (models/<model>/round_<k>/).
 
 One JSON line per event when it is detected; a later line with the same `id` adds
 what came of the action (`outcome`), e.g. the checkpoint a rollback went back to.
@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-FILE = "anomalies.jsonl"
+from training_lib.runs.folder import RunFolder
 
 
 @dataclass
@@ -76,6 +76,6 @@ def read_events(path: Path) -> list[dict[str, Any]]:
 def run_events(run_dir: Path) -> list[dict[str, Any]]:
     """Every anomaly event of a run, oldest first."""
     events = []
-    for path in sorted((run_dir / "models").glob(f"*/round_*/{FILE}")):
-        events.extend(read_events(path))
+    for folder in RunFolder(run_dir).rounds():
+        events.extend(read_events(folder.anomalies))
     return sorted(events, key=lambda e: (e.get("time", 0), e["model"], e["step"]))

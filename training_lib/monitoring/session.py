@@ -1,29 +1,25 @@
-"""start_monitoring(): what the training worker calls around `fit.run()`.
+"""start_monitoring(): what the training worker starts before the fit and closes after.
 
-    monitoring = start_monitoring(out, settings.anomalies, fit, model="logic_model",
-                                  run_id=mlflow_run_id)
+    monitoring = start_monitoring(round_folder, settings.anomalies, run_id=mlflow_run_id)
     try:
-        fit.run()
+        ResumableFit(model, dataset, plan, store, monitors=[monitoring.monitor]).run()
     finally:
         monitoring.close()
 
-It starts the system sampler (system.jsonl), attaches the anomaly monitor to the engine
-(anomalies.jsonl, MLflow tags on the model's run) and, on close, stops the sampler and
+It starts the system sampler (system.jsonl) and builds the anomaly monitor (anomalies.jsonl,
+MLflow tags on the model's run) that the engine binds; on close, it stops the sampler and
 judges the samples taken since the last log step.
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from training_lib.config.anomalies import AnomalyConfig
 from training_lib.monitoring import events, system
 from training_lib.monitoring.callback import AnomalyMonitor
-
-if TYPE_CHECKING:
-    from training_lib.training.engine import ResumableFit
+from training_lib.runs.folder import RoundFolder
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +37,11 @@ class Monitoring:
                 "nvml_error": self.sampler.nvml_error}
 
 
-def start_monitoring(out: Path, config: AnomalyConfig, fit: "ResumableFit", *, model: str,
-                     round_index: int = 1, try_number: int = 1,
+def start_monitoring(folder: RoundFolder, config: AnomalyConfig, *, try_number: int = 1,
                      gpu_indices: tuple[int, ...] = (), run_id: str | None = None,
                      interval: float = 2.0) -> Monitoring:
+    """Start sampling the machine for the model and round of `folder`; pass the returned
+    `.monitor` to the engine (`ResumableFit(monitors=[...])`)."""
     tagger = None
     if run_id:
         from training_lib.registry import tracking
@@ -52,14 +49,14 @@ def start_monitoring(out: Path, config: AnomalyConfig, fit: "ResumableFit", *, m
         def tagger(tags: dict[str, str]) -> None:
             tracking.set_tags(run_id, tags)
 
-    monitor = AnomalyMonitor(config, events.EventStore(out / events.FILE), model_name=model,
-                             round_index=round_index, try_number=try_number,
-                             on_gpu=bool(gpu_indices), tagger=tagger)
-    sampler = system.SystemSampler(out / system.FILE, interval=interval, gpu_indices=gpu_indices,
+    # the sampler reads the monitor's step, the monitor drains the sampler's samples
+    sampler = system.SystemSampler(folder.system, interval=interval, gpu_indices=gpu_indices,
                                    step=lambda: monitor.step, try_number=try_number)
-    monitor.system = sampler
-    monitor.attach(fit)
+    monitor = AnomalyMonitor(config, events.EventStore(folder.anomalies),
+                             model_name=folder.model, round_index=folder.index,
+                             try_number=try_number, system=sampler, on_gpu=bool(gpu_indices),
+                             tagger=tagger)
     sampler.start()
     if sampler.nvml_error:
-        log.info("%s: GPU sampling off (%s)", model, sampler.nvml_error)
+        log.info("%s: GPU sampling off (%s)", folder.model, sampler.nvml_error)
     return Monitoring(monitor, sampler)

@@ -24,7 +24,6 @@ import psutil
 
 log = logging.getLogger(__name__)
 MB = 1024 * 1024
-FILE = "system.jsonl"
 CGROUP = Path("/sys/fs/cgroup")
 
 

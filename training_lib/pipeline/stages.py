@@ -8,27 +8,26 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 from typing import Any, Callable
 
 from training_lib import settings
 from training_lib.data.records import FileRecord
 from training_lib.errors import NoDataForModel, ValidationFailed
-from training_lib.pipeline.run import RunContext
+from training_lib.runs.context import RunContext
+from training_lib.runs.outcome import incremental_skip_reason, model_results, trainable_models
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 
 
 def read_records(ctx: RunContext) -> list[FileRecord]:
-    path = ctx.run_dir / "records.jsonl"
-    return [FileRecord.from_json(json.loads(line)) for line in path.read_text().splitlines()
-            if line.strip()]
+    lines = ctx.folder.records.read_text().splitlines()
+    return [FileRecord.from_json(json.loads(line)) for line in lines if line.strip()]
 
 
 def scan_data(ctx: RunContext, progress: Progress | None = None) -> dict[str, Any]:
     from training_lib.data.catalog import Catalog
-    from training_lib.data.scanner import scan_folder
+    from training_lib.data.scan.scanner import scan_folder
     from training_lib.registry import tracking
 
     catalog = Catalog(settings.store_dir() / "catalog.sqlite")
@@ -36,7 +35,7 @@ def scan_data(ctx: RunContext, progress: Progress | None = None) -> dict[str, An
         report = scan_folder(ctx.data_root, catalog, progress=progress)
     finally:
         catalog.close()
-    with open(ctx.run_dir / "records.jsonl", "w", encoding="utf-8") as fh:
+    with open(ctx.folder.records, "w", encoding="utf-8") as fh:
         for rec in report.records:
             fh.write(json.dumps(rec.to_json()) + "\n")
     by_type: dict[str, int] = {}
@@ -49,7 +48,7 @@ def scan_data(ctx: RunContext, progress: Progress | None = None) -> dict[str, An
                "flags": flags, "new": len(report.new), "changed": len(report.changed),
                "deleted": len(report.deleted), "unchanged": report.unchanged,
                "fingerprint": report.fingerprint, "elapsed_s": report.elapsed_s}
-    ctx.write_json("scan.json", summary)
+    ctx.write_json(ctx.folder.scan, summary)
     parent = tracking.parent_run_id(ctx.run_dir, experiment=ctx.dag_id, run_name=ctx.run_id,
                                     tags={**ctx.tags(), "dataset_fingerprint": report.fingerprint})
     tracking.log_dataset(parent, ctx.data_root, report.fingerprint, len(report.records))
@@ -70,8 +69,8 @@ def validate_data(ctx: RunContext) -> dict[str, Any]:
     supervised = {k for s in specs.values() if s.supervised for k in s.consumes
                   if not k.startswith("records:")}
     summary = validate_catalog(records, preset=ctx.settings, supervised_types=supervised,
-                               out_dir=ctx.run_dir / "validation")
-    ctx.write_json("validation.json", {"success": summary.success, "critical": summary.critical,
+                               out_dir=ctx.folder.validation_dir)
+    ctx.write_json(ctx.folder.validation, {"success": summary.success, "critical": summary.critical,
                                        "warnings": summary.warnings,
                                        "docs_path": str(summary.docs_path or "")})
     if not summary.success:
@@ -79,10 +78,10 @@ def validate_data(ctx: RunContext) -> dict[str, Any]:
                                f"{ctx.data_root}:\n  " + "\n  ".join(summary.critical))
     routing = route(records, ctx.settings, specs, targets)
     for model, files in routing.manifests.items():
-        ctx.write_json(f"manifests/{model}.json", {"model": model, "counts": routing.counts[model],
+        ctx.write_json(ctx.folder.manifest(model), {"model": model, "counts": routing.counts[model],
                                                    "files": [r.to_json() for r in files]})
     features = build_features(ctx, routing.manifests)
-    ctx.write_json("routing.json", {"models": sorted(routing.manifests),
+    ctx.write_json(ctx.folder.routing, {"models": sorted(routing.manifests),
                                     "features": features,
                                     "left_out": routing.left_out, "counts": routing.counts,
                                     "unusable": routing.unusable, "below_floor": routing.below_floor,
@@ -97,7 +96,7 @@ def build_features(ctx: RunContext, manifests: dict[str, list[FileRecord]],
     (cache hits from earlier runs and presets are skipped)."""
     import os
 
-    from training_lib.data.features import FeatureCache
+    from training_lib.data.features.cache import FeatureCache
 
     unique = {r.content_hash: r for files in manifests.values() for r in files
               if r.type not in ("json", "tabular")}
@@ -111,16 +110,10 @@ def build_features(ctx: RunContext, manifests: dict[str, list[FileRecord]],
     return stats
 
 
-def trainable_models(ctx: RunContext) -> list[str]:
-    routing = ctx.read_json("routing.json", {})
-    left_out = routing.get("left_out", {})
-    return [m for m in routing.get("models", []) if m not in left_out]
-
-
 def allocate_resources(ctx: RunContext, nvml: Any = None,
                        exclude_gpus: frozenset[int] = frozenset()) -> dict[str, Any]:
     plan = plan_for(ctx, trainable_models(ctx), nvml=nvml, exclude_gpus=exclude_gpus)
-    plan.save(ctx.run_dir / "plan.json")
+    plan.save(ctx.folder.plan)
     return {"run_dir": str(ctx.run_dir), "pools": plan.pools,
             "devices": {m: p.device for m, p in plan.models.items()}}
 
@@ -149,7 +142,7 @@ def check_resources(ctx: RunContext, model: str) -> tuple[bool, str]:
     from training_lib.resources.plan import ResourcePlan
     from training_lib.resources.probe import probe_machine
 
-    plan = ResourcePlan.load(ctx.run_dir / "plan.json").models.get(model)
+    plan = ResourcePlan.load(ctx.folder.plan).models.get(model)
     if plan is None:
         return True, f"{model} has no plan entry (no data): nothing to wait for"
     probe = probe_machine(disk_path=ctx.run_dir)
@@ -171,10 +164,10 @@ def train_model(ctx: RunContext, model: str, round_index: int = 1,
     GPU that failed and stop early on an unhealthy node (so the retry runs elsewhere)."""
     from training_lib.errors import TrainingError
     from training_lib.resources.health import check_health
-    from training_lib.training import fault_log
-    from training_lib.training.launcher import run_worker
+    from training_lib.pipeline import fault_log
+    from training_lib.pipeline.launcher import run_worker
 
-    routing = ctx.read_json("routing.json", {})
+    routing = ctx.read_json(ctx.folder.routing, {})
     if model not in ctx.selected_models and ctx.selected_models:
         raise NoDataForModel(f"{model} was not selected in the trigger form")
     if model not in trainable_models(ctx):
@@ -209,10 +202,10 @@ def train_model(ctx: RunContext, model: str, round_index: int = 1,
 
 def plan_after_faults(ctx: RunContext, model: str, round_index: int, bad_gpus: set[int]) -> Any:
     """The model's planned entry, re-planned away from GPUs that failed it or report errors."""
+    from training_lib.pipeline import fault_log
     from training_lib.resources.plan import ResourcePlan
-    from training_lib.training import fault_log
 
-    plan = ResourcePlan.load(ctx.run_dir / "plan.json").models[model]
+    plan = ResourcePlan.load(ctx.folder.plan).models[model]
     failed = set(bad_gpus)
     for fault in fault_log.read_faults(ctx.run_dir):
         device = str(fault.get("device", ""))
@@ -240,21 +233,9 @@ def share_knowledge(ctx: RunContext, round_index: int) -> dict[str, Any]:
             "finished": summary["finished"], "failed": summary["skipped_failed"]}
 
 
-def model_results(ctx: RunContext) -> dict[str, dict[str, Any]]:
-    """The newest round's result.json of every model that finished."""
-    results: dict[str, dict[str, Any]] = {}
-    models_dir = ctx.run_dir / "models"
-    for model_dir in sorted(models_dir.glob("*")) if models_dir.exists() else []:
-        rounds = sorted(model_dir.glob("round_*/result.json"),
-                        key=lambda p: int(p.parent.name.split("_")[1]))
-        if rounds:
-            results[model_dir.name] = json.loads(rounds[-1].read_text())
-    return results
-
-
 def evaluate(ctx: RunContext) -> dict[str, Any]:
     results = model_results(ctx)
-    routing = ctx.read_json("routing.json", {})
+    routing = ctx.read_json(ctx.folder.routing, {})
     expected = list(ctx.selected_models) or routing.get("models", [])
     rows = {}
     for model in expected:
@@ -269,7 +250,7 @@ def evaluate(ctx: RunContext) -> dict[str, Any]:
             rows[model] = {"status": "skipped", "reason": incremental_skip_reason(ctx, model)}
         else:
             rows[model] = {"status": "failed", "reason": "training did not finish (see task log)"}
-    ctx.write_json("evaluation.json", rows)
+    ctx.write_json(ctx.folder.evaluation, rows)
     if not any(r["status"] == "trained" for r in rows.values()):
         raise NoDataForModel("no model finished training; nothing to evaluate")
     return {"run_dir": str(ctx.run_dir),
@@ -280,7 +261,7 @@ def register_versions(ctx: RunContext) -> dict[str, Any]:
     from training_lib.registry.versions import register_run_models
 
     decisions = register_run_models(ctx, model_results(ctx))
-    ctx.write_json("registry.json", decisions)
+    ctx.write_json(ctx.folder.registry, decisions)
     return {"run_dir": str(ctx.run_dir),
             "versions": {m: d.get("version") for m, d in decisions.items()}}
 
@@ -302,38 +283,9 @@ def detect_new_data(ctx: RunContext) -> dict[str, Any]:
     return {"run_dir": str(ctx.run_dir), **summary}
 
 
-def incremental_skip_reason(ctx: RunContext, model: str) -> str | None:
-    summary = ctx.read_json("incremental.json")
-    if summary and summary.get("previous_run") and model not in summary["models_with_new_data"]:
-        return f"{model}: no new data since run {summary['previous_run']}"
-    return None
-
-
 def remember_success(ctx: RunContext) -> None:
     """A run that ended well becomes the baseline the next incremental run diffs against."""
     from training_lib.incremental.snapshot import save_snapshot
 
     files = [r.content_hash for r in read_records(ctx)]
     save_snapshot(ctx, files, list(model_results(ctx)))
-
-
-def run_problems(ctx: RunContext) -> list[str]:
-    """What went wrong in this run, from the files its stages left (empty: all fine)."""
-    problems = []
-    evaluation = ctx.read_json("evaluation.json")
-    if evaluation is None and (ctx.read_json("incremental.json") or {}).get("proceed") is False:
-        return problems
-    if evaluation is None:
-        problems.append("evaluate did not finish (no evaluation.json)")
-        return problems
-    failed = sorted(m for m, r in evaluation.items() if r.get("status") == "failed")
-    if failed:
-        problems.append(f"models failed to train: {', '.join(failed)}")
-    if any(r.get("status") == "trained" for r in evaluation.values()) and \
-            ctx.read_json("registry.json") is None:
-        problems.append("register_versions did not finish (no registry.json)")
-    return problems
-
-
-def report_dir(ctx: RunContext) -> Path:
-    return ctx.run_dir / "report"

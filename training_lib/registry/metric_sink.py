@@ -11,25 +11,32 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 log = logging.getLogger(__name__)
 
 
-def _log_batch(run_id: str, metrics: list[Any]) -> None:
-    from training_lib.registry.tracking import client
+class Point(NamedTuple):
+    key: str
+    value: float
+    timestamp: int  # ms
+    step: int
 
-    client().log_batch(run_id, metrics=metrics, synchronous=True)
+
+def _log_batch(run_id: str, metrics: list[Point]) -> None:
+    from training_lib.registry.tracking import log_metric_rows
+
+    log_metric_rows(run_id, metrics)
 
 
 class MlflowMetricSink:
     def __init__(self, run_id: str, *, flush_every_s: float = 5.0, max_backlog: int = 200_000,
-                 deliver: Callable[[str, list[Any]], None] | None = None) -> None:
+                 deliver: Callable[[str, list[Point]], None] | None = None) -> None:
         self.run_id = run_id
         self.flush_every_s = flush_every_s
         self.max_backlog = max_backlog
         self._deliver = deliver or _log_batch
-        self._pending: list[Any] = []
+        self._pending: list[Point] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.delivered = 0
@@ -43,10 +50,8 @@ class MlflowMetricSink:
         self._thread.start()
 
     def log(self, step: int, metrics: dict[str, float]) -> None:
-        from mlflow.entities import Metric
-
         now = int(time.time() * 1000)
-        rows = [Metric(k, float(v), now, step) for k, v in metrics.items()
+        rows = [Point(k, float(v), now, step) for k, v in metrics.items()
                 if v == v and abs(v) != float("inf")]
         with self._lock:
             self._pending.extend(rows)

@@ -19,8 +19,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from training_lib.pipeline.run import RunContext
-from training_lib.registry import tracking
+from training_lib.runs.context import RunContext
+from training_lib import settings
+from training_lib.errors import RegistryError
+from training_lib.registry import client
 
 HISTORY_TAG = "alias_history"
 EPS = 1e-9  # metrics are floats: a lift of exactly the margin must count as reaching it
@@ -59,10 +61,9 @@ def decide(metric: float, baseline: float, champion_metric: float | None, *, mar
 
 
 def champion_version(model: str) -> Any | None:
-    try:
-        return tracking.client().get_model_version_by_alias(model, "champion")
-    except Exception:  # no such alias (or model)
-        return None
+    """The version the `champion` alias points at; None when there is none (a server that
+    cannot answer raises RegistryError: an outage must never look like "no champion")."""
+    return client.get_version_by_alias(model, "champion")
 
 
 def champion_metric(version: Any, metric: str) -> float | None:
@@ -73,7 +74,6 @@ def champion_metric(version: Any, metric: str) -> float | None:
 
 def _apply_guard(model: str, version: str, incremental: dict[str, Any]) -> dict[str, Any]:
     """Incremental versions: promoted only when the forgetting guard accepted them."""
-    c = tracking.client()
     before = champion_version(model)
     if incremental.get("accepted"):
         decision = Decision("release", f"incremental fine-tune of v{incremental['champion_version']}"
@@ -81,12 +81,16 @@ def _apply_guard(model: str, version: str, incremental: dict[str, Any]) -> dict[
     else:
         decision = Decision("rejected", f"incremental fine-tune of v{incremental['champion_version']}"
                                         f" rejected: {incremental['reason']}", ())
-    c.set_model_version_tag(model, version, "status", decision.tag)
-    c.set_model_version_tag(model, version, "status_reason", decision.reason)
-    for alias in decision.aliases:
-        move_alias(model, alias, version, decision.reason)
+    _apply(model, version, decision)
     return {"tag": decision.tag, "reason": decision.reason, "aliases": list(decision.aliases),
             "champion_before": str(before.version) if before else None}
+
+
+def _apply(model: str, version: str, decision: Decision) -> None:
+    client.set_version_tag(model, version, "status", decision.tag)
+    client.set_version_tag(model, version, "status_reason", decision.reason)
+    for alias in decision.aliases:
+        move_alias(model, alias, version, decision.reason)
 
 
 def _tag_float(version: Any, key: str) -> float | None:
@@ -96,26 +100,28 @@ def _tag_float(version: Any, key: str) -> float | None:
 
 def record_history(model: str, action: str, alias: str, old: str | None, new: str,
                    why: str) -> None:
-    c = tracking.client()
-    registered = c.get_registered_model(model)
+    registered = client.get_registered_model(model)
+    if registered is None:
+        raise RegistryError(f"cannot record the history of {model!r}: no such registered model "
+                            f"on {settings.mlflow_tracking_uri()!r}")
     try:
         history = json.loads((registered.tags or {}).get(HISTORY_TAG, "[]"))
     except ValueError:
         history = []
     history.append({"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "who": getpass.getuser(),
                     "action": action, "alias": alias, "from": old, "to": new, "why": why})
-    c.set_registered_model_tag(model, HISTORY_TAG, json.dumps(history[-MAX_HISTORY:]))
+    client.set_model_tag(model, HISTORY_TAG, json.dumps(history[-MAX_HISTORY:]))
 
 
 def move_alias(model: str, alias: str, version: str, why: str, action: str = "promote") -> None:
-    c = tracking.client()
-    try:
-        old = str(c.get_model_version_by_alias(model, alias).version)
-    except Exception:
-        old = None
+    aliases = client.get_aliases(model)
+    if aliases is None:
+        raise RegistryError(f"cannot point alias {alias!r} of {model!r} at v{version}: no such "
+                            f"registered model on {settings.mlflow_tracking_uri()!r}")
+    old = aliases.get(alias)
     if alias == "champion" and old is not None and old != version:
-        c.set_registered_model_alias(model, "previous", old)
-    c.set_registered_model_alias(model, alias, version)
+        client.set_alias(model, "previous", old)
+    client.set_alias(model, alias, version)
     record_history(model, action, alias, old, version, why)
 
 
@@ -140,10 +146,6 @@ def decide_and_apply(ctx: RunContext, model: str, version: str,
                       result["baseline"], champ_metric, margin=p.margin,
                       min_metric=p.min_metric, min_lift=p.min_lift, metric_name=result["metric"])
     decision = Decision(decision.tag, f"{decision.reason} ({note})", decision.aliases)
-    c = tracking.client()
-    c.set_model_version_tag(model, version, "status", decision.tag)
-    c.set_model_version_tag(model, version, "status_reason", decision.reason)
-    for alias in decision.aliases:
-        move_alias(model, alias, version, decision.reason)
+    _apply(model, version, decision)
     return {"tag": decision.tag, "reason": decision.reason, "aliases": list(decision.aliases),
             "champion_before": str(champion.version) if champion else None}

@@ -10,58 +10,53 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from training_lib import settings
 from training_lib.errors import RegistryError
-from training_lib.registry import tracking
+from training_lib.registry import client
 from training_lib.registry.promotion import HISTORY_TAG, move_alias
 
 
 def _version(model: str, alias: str) -> str | None:
-    try:
-        return str(tracking.client().get_model_version_by_alias(model, alias).version)
-    except Exception:
-        return None
+    return (client.get_aliases(model) or {}).get(alias)
+
+
+def _registered(model: str) -> Any:
+    registered = client.get_registered_model(model)
+    if registered is None:
+        raise RegistryError(f"no registered model {model!r} on {settings.mlflow_tracking_uri()!r}")
+    return registered
 
 
 def rollback(model: str, to_version: str | None = None, why: str = "") -> dict[str, Any]:
     """Point `champion` at `to_version` (default: the `previous` alias)."""
-    c = tracking.client()
-    try:
-        c.get_registered_model(model)
-    except Exception as e:
-        raise RegistryError(f"no registered model {model!r}") from e
+    _registered(model)
     current = _version(model, "champion")
     target = to_version or _version(model, "previous")
     if target is None:
         raise RegistryError(f"{model}: no version given and no 'previous' alias to roll back to")
-    try:
-        c.get_model_version(model, str(target))
-    except Exception as e:
-        raise RegistryError(f"{model}: no version {target!r}") from e
+    if client.get_version(model, str(target)) is None:
+        raise RegistryError(f"{model}: no version {target!r}")
     if current == str(target):
         raise RegistryError(f"{model}: version {target} is already the champion")
     reason = why or f"rollback from v{current} to v{target}"
     move_alias(model, "champion", str(target), reason, action="rollback")
-    c.set_model_version_tag(model, str(target), "status", "release")
-    c.set_model_version_tag(model, str(target), "status_reason", reason)
+    client.set_version_tag(model, str(target), "status", "release")
+    client.set_version_tag(model, str(target), "status_reason", reason)
     if current is not None:
-        c.set_model_version_tag(model, current, "status", "rolled_back")
-        c.set_model_version_tag(model, current, "status_reason", reason)
+        client.set_version_tag(model, current, "status", "rolled_back")
+        client.set_version_tag(model, current, "status_reason", reason)
     return {"model": model, "from": current, "to": str(target), "reason": reason}
 
 
 def history(model: str) -> list[dict[str, Any]]:
     """Recorded alias moves, plus a line when the live champion differs from the record."""
-    c = tracking.client()
-    try:
-        registered = c.get_registered_model(model)
-    except Exception as e:
-        raise RegistryError(f"no registered model {model!r}") from e
+    registered = _registered(model)
     try:
         moves = json.loads((registered.tags or {}).get(HISTORY_TAG, "[]"))
     except ValueError:
         moves = []
     recorded = next((m["to"] for m in reversed(moves) if m.get("alias") == "champion"), None)
-    live = _version(model, "champion")
+    live = {a: str(v) for a, v in (registered.aliases or {}).items()}.get("champion")
     if live != recorded:
         moves.append({"time": "?", "who": "?", "action": "manual", "alias": "champion",
                       "from": recorded, "to": live,
@@ -70,15 +65,11 @@ def history(model: str) -> list[dict[str, Any]]:
 
 
 def versions(model: str) -> list[dict[str, Any]]:
-    c = tracking.client()
     rows = []
     aliases: dict[str, list[str]] = {}
-    try:
-        for alias, version in (c.get_registered_model(model).aliases or {}).items():
-            aliases.setdefault(str(version), []).append(alias)
-    except Exception as e:
-        raise RegistryError(f"no registered model {model!r}") from e
-    for v in c.search_model_versions(f"name='{model}'"):
+    for alias, version in (_registered(model).aliases or {}).items():
+        aliases.setdefault(str(version), []).append(alias)
+    for v in client.search_versions(model):
         rows.append({"version": str(v.version), "status": (v.tags or {}).get("status", ""),
                      "reason": (v.tags or {}).get("status_reason", ""),
                      "aliases": aliases.get(str(v.version), []), "run_id": v.run_id})

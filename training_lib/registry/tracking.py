@@ -11,54 +11,54 @@ import logging
 import os
 import threading
 import time
-from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from training_lib import settings
+from training_lib.errors import RegistryError
+from training_lib.runs.folder import RunFolder
+from training_lib.registry.client import ALREADY_EXISTS, call, client, error_code, translated
 
 if TYPE_CHECKING:
-    from mlflow import MlflowClient
+    from mlflow.entities import Run
 
 log = logging.getLogger(__name__)
 _LOCK = threading.Lock()
 
 
-@lru_cache(maxsize=4)
-def _client(uri: str) -> "MlflowClient":
-    import mlflow
-    from mlflow import MlflowClient
-
-    # the fluent API (async flush, log_model) must use the same store, never ./mlflow.db
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
-
-
-def client() -> "MlflowClient":
-    return _client(settings.mlflow_tracking_uri())
-
-
 def experiment_id(name: str) -> str:
     """The experiment of a DAG (one per preset), created on first use."""
-    c = client()
-    found = c.get_experiment_by_name(name)
+    found = call("reading experiment", repr(name), lambda: client().get_experiment_by_name(name))
     if found is not None:
         return found.experiment_id
     location = None
     if not settings.mlflow_tracking_uri().startswith(("http://", "https://")):
         location = (settings.mlflow_artifacts_dir() / name).as_uri()
-    try:
-        return c.create_experiment(name, artifact_location=location)
-    except Exception:  # created concurrently by a parallel task
-        found = c.get_experiment_by_name(name)
-        if found is None:
-            raise
-        return found.experiment_id
+    with translated("creating experiment", repr(name)):
+        try:
+            return client().create_experiment(name, artifact_location=location)
+        except Exception as e:
+            if error_code(e) != ALREADY_EXISTS:
+                raise
+    # created concurrently by a parallel task
+    found = call("reading experiment", repr(name), lambda: client().get_experiment_by_name(name))
+    if found is None:
+        raise RegistryError(f"experiment {name!r} was reported as existing but cannot be "
+                            f"read from {settings.mlflow_tracking_uri()!r}")
+    return found.experiment_id
+
+
+def create_run(experiment: str, run_name: str | None = None,
+               tags: dict[str, str] | None = None) -> str:
+    """A new run in the experiment named `experiment` (created if needed); its id."""
+    exp = experiment_id(experiment)
+    run = call("creating a run in experiment", repr(experiment),
+               lambda: client().create_run(exp, run_name=run_name, tags=tags or {}))
+    return run.info.run_id
 
 
 def _ids_path(run_dir: Path) -> Path:
-    return run_dir / "mlflow.json"
+    return RunFolder(run_dir).mlflow
 
 
 def _read_ids(run_dir: Path) -> dict[str, str]:
@@ -81,10 +81,9 @@ def parent_run_id(run_dir: Path, *, experiment: str, run_name: str,
     existing = _read_ids(run_dir).get("parent")
     if existing:
         return existing
-    run = client().create_run(experiment_id(experiment), run_name=run_name,
-                              tags={**tags, "host": settings.host_name()})
-    _write_id(run_dir, "parent", run.info.run_id)
-    return run.info.run_id
+    run_id = create_run(experiment, run_name, {**tags, "host": settings.host_name()})
+    _write_id(run_dir, "parent", run_id)
+    return run_id
 
 
 def child_run_id(run_dir: Path, key: str, *, experiment: str, run_name: str,
@@ -97,13 +96,17 @@ def child_run_id(run_dir: Path, key: str, *, experiment: str, run_name: str,
     run_tags = dict(tags)
     if parent:
         run_tags["mlflow.parentRunId"] = parent
-    run = client().create_run(experiment_id(experiment), run_name=run_name, tags=run_tags)
-    _write_id(run_dir, key, run.info.run_id)
-    return run.info.run_id
+    run_id = create_run(experiment, run_name, run_tags)
+    _write_id(run_dir, key, run_id)
+    return run_id
 
 
 def run_ids(run_dir: Path) -> dict[str, str]:
     return _read_ids(run_dir)
+
+
+def get_run(run_id: str) -> "Run | None":
+    return call("reading run", repr(run_id), lambda: client().get_run(run_id), missing_ok=True)
 
 
 def log_params(run_id: str, params: dict[str, Any]) -> None:
@@ -112,21 +115,46 @@ def log_params(run_id: str, params: dict[str, Any]) -> None:
     flat = flatten(params)
     items = [Param(k, str(v)[:6000]) for k, v in flat.items()]
     for start in range(0, len(items), 100):
-        client().log_batch(run_id, params=items[start:start + 100])
+        call("logging params of run", repr(run_id),
+             lambda: client().log_batch(run_id, params=items[start:start + 100]))
 
 
 def set_tags(run_id: str, tags: dict[str, str]) -> None:
     from mlflow.entities import RunTag
 
-    client().log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+    call("tagging run", repr(run_id),
+         lambda: client().log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()]))
 
 
 def log_metrics(run_id: str, metrics: dict[str, float], step: int = 0) -> None:
+    now = int(time.time() * 1000)
+    log_metric_rows(run_id, [(k, float(v), now, step) for k, v in metrics.items()])
+
+
+def log_metric_rows(run_id: str, rows: Iterable[tuple[str, float, int, int]]) -> None:
+    """(key, value, timestamp ms, step) rows in one synchronous batch (at most 1000)."""
     from mlflow.entities import Metric
 
-    now = int(time.time() * 1000)
-    client().log_batch(run_id, metrics=[Metric(k, float(v), now, step)
-                                        for k, v in metrics.items()])
+    metrics = [Metric(key, value, timestamp, step) for key, value, timestamp, step in rows]
+    call("logging metrics of run", repr(run_id),
+         lambda: client().log_batch(run_id, metrics=metrics, synchronous=True))
+
+
+def get_metric_history(run_id: str, key: str) -> list[Any]:
+    """Every logged value of metric `key` of a run (empty when there are none)."""
+    found = call(f"reading metric {key!r} of run", repr(run_id),
+                 lambda: client().get_metric_history(run_id, key), missing_ok=True)
+    return list(found or [])
+
+
+def log_artifact(run_id: str, path: Path, artifact_path: str | None = None) -> None:
+    call(f"logging artifact {str(path)!r} to run", repr(run_id),
+         lambda: client().log_artifact(run_id, str(path), artifact_path=artifact_path))
+
+
+def finish_run(run_id: str, status: str = "FINISHED") -> None:
+    call(f"marking {status} the run", repr(run_id),
+         lambda: client().set_terminated(run_id, status))
 
 
 def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -151,8 +179,9 @@ def log_dataset(run_id: str, data_root: Path, fingerprint: str, n_files: int) ->
     entity = DatasetInput(dataset=dataset._to_mlflow_entity(),
                           tags=[InputTag("mlflow.data.context", "training"),
                                 InputTag("files", str(n_files))])
-    client().log_inputs(run_id, [entity])
-    client().set_tag(run_id, "dataset_fingerprint", fingerprint)
+    with translated("logging the dataset input of run", repr(run_id)):
+        client().log_inputs(run_id, [entity])
+        client().set_tag(run_id, "dataset_fingerprint", fingerprint)
 
 
 def system_metrics_monitor(run_id: str, resume: bool = False, interval: float = 5.0) -> Any | None:
@@ -174,12 +203,13 @@ def log_keras_model(run_id: str, model: Any, example: Any) -> str:
     import mlflow
     from mlflow.models import infer_signature
 
-    mlflow.set_tracking_uri(settings.mlflow_tracking_uri())
     prediction = model.predict(example, verbose=0)
-    with mlflow.start_run(run_id=run_id), _example_dir_fix():
-        info = mlflow.keras.log_model(
-            model, name="model", signature=infer_signature(example, prediction),
-            input_example=example, pip_requirements=_model_requirements())
+    with translated("logging the Keras model of run", repr(run_id)):
+        client()  # points the fluent API at our store
+        with mlflow.start_run(run_id=run_id), _example_dir_fix():
+            info = mlflow.keras.log_model(
+                model, name="model", signature=infer_signature(example, prediction),
+                input_example=example, pip_requirements=_model_requirements())
     return info.model_uri
 
 

@@ -5,25 +5,16 @@ import json
 import logging
 from typing import Any
 
-from training_lib.errors import RegistryError
-from training_lib.pipeline.run import RunContext
-from training_lib.registry import tracking
+from training_lib.runs.context import RunContext
+from training_lib.registry import client
 
 log = logging.getLogger(__name__)
 
 
 def ensure_registered_model(name: str, description: str = "") -> None:
-    c = tracking.client()
-    try:
-        c.get_registered_model(name)
-    except Exception:
-        try:
-            c.create_registered_model(name, description=description)
-        except Exception as e:  # created concurrently
-            try:
-                c.get_registered_model(name)
-            except Exception:
-                raise RegistryError(f"cannot create registered model {name!r}: {e}") from e
+    """Create the registered model unless it exists (a parallel task may create it first)."""
+    if client.get_registered_model(name) is None:
+        client.create_registered_model(name, description)
 
 
 def register_version(ctx: RunContext, model: str, result: dict[str, Any],
@@ -39,24 +30,15 @@ def register_version(ctx: RunContext, model: str, result: dict[str, Any],
         tags["classes"] = json.dumps(result["classes"])[:5000]
     if result.get("frozen_metric") is not None:
         tags[f"frozen_{result['metric']}"] = f"{result['frozen_metric']:.6f}"
-    try:
-        import mlflow
-
-        tracking.client()  # points the fluent API at our store
-        # register_model resolves a logged model's URI (models:/m-...) to its artifact
-        # location and model id, which the REST store requires
-        version = mlflow.register_model(result["model_uri"], model, tags=tags)
-        tracking.client().update_model_version(model, version.version,
-                                               description=f"{ctx.dag_id} / {ctx.run_id}")
-    except Exception as e:
-        raise RegistryError(f"cannot register {model!r} from {result.get('model_uri')!r}: {e}") from e
+    version = client.create_version(model, result["model_uri"], tags,
+                                    description=f"{ctx.dag_id} / {ctx.run_id}")
     return {"version": str(version.version), "tags": tags}
 
 
 def register_run_models(ctx: RunContext, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     from training_lib.registry.promotion import decide_and_apply
 
-    fingerprint = (ctx.read_json("scan.json", {}) or {}).get("fingerprint", "")
+    fingerprint = (ctx.read_json(ctx.folder.scan, {}) or {}).get("fingerprint", "")
     decisions: dict[str, Any] = {}
     for model, result in sorted(results.items()):
         registered = register_version(ctx, model, result, fingerprint)

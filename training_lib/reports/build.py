@@ -19,8 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from training_lib import settings
-from training_lib.errors import ReportError
-from training_lib.pipeline.run import RunContext
+from training_lib.errors import RegistryError, ReportError
+from training_lib.runs.context import RunContext
+from training_lib.runs.faults import read_faults
+from training_lib.runs.folder import RunFolder
+from training_lib.runs.outcome import model_results, run_problems
 from training_lib.reports import heatmap, metrics, plots, summary, trends
 from training_lib.reports.html import render_html
 from training_lib.reports.schema import validate_report
@@ -31,7 +34,7 @@ LINKS = "links.json"
 
 
 def build_report(ctx: RunContext, *, log_to_mlflow: bool = True) -> dict[str, Path]:
-    out = ctx.run_dir / "report"
+    out = ctx.folder.report_dir
     out.mkdir(parents=True, exist_ok=True)
     tag = settings.safe_name(ctx.run_id)
     title = f"{ctx.dag_id} - {ctx.run_id}"
@@ -44,7 +47,7 @@ def build_report(ctx: RunContext, *, log_to_mlflow: bool = True) -> dict[str, Pa
     figures = {
         "training_progress": plots.draw_training_progress(streams, anomalies, title),
         "system_resources": plots.draw_system_resources(
-            system, title, ctx.settings.anomalies.memory_saturation.fraction),
+            system, title, ctx.settings.anomalies.check("memory_saturation").fraction),
         "anomaly_detection_heatmap": heatmap.draw_anomaly_heatmap(grid, title),
         "run_trends": trends.draw_trends(runs, f"{ctx.dag_id}: the last {len(runs)} runs"),
     }
@@ -67,7 +70,7 @@ def build_report(ctx: RunContext, *, log_to_mlflow: bool = True) -> dict[str, Pa
     if log_to_mlflow:
         try:
             links["mlflow"] = _log_to_mlflow(ctx, paths)
-        except Exception as e:  # the files are written; say so, and what failed
+        except RegistryError as e:  # the files are written; say so, and what failed
             raise ReportError(f"report written to {out}, but logging it to the parent MLflow "
                               f"run of {ctx.run_id!r} failed: {e}") from e
         (out / LINKS).write_text(json.dumps(links, indent=2))
@@ -79,27 +82,24 @@ def build_report(ctx: RunContext, *, log_to_mlflow: bool = True) -> dict[str, Pa
 def report_data(ctx: RunContext, streams: metrics.Streams, system: dict[str, Any],
                 anomalies: list[dict[str, Any]], grid: dict[str, Any],
                 runs: list[dict[str, Any]]) -> dict[str, Any]:
-    from training_lib.pipeline.stages import model_results, run_problems
-    from training_lib.training.fault_log import read_faults
-
-    evaluation = ctx.read_json("evaluation.json", {}) or {}
+    folder = ctx.folder
+    evaluation = ctx.read_json(folder.evaluation, {}) or {}
     results = model_results(ctx)
-    validation = ctx.read_json("validation.json", {}) or {}
+    validation = ctx.read_json(folder.validation, {}) or {}
     docs = validation.get("docs_path") or None
-    knowledge = [json.loads(p.read_text()) for p in sorted(
-        (ctx.run_dir / "knowledge").glob("round_*/summary.json"),
-        key=lambda p: int(p.parent.name.split("_")[1]))]
+    knowledge = [json.loads((path / "summary.json").read_text())
+                 for _, path in folder.knowledge_rounds() if (path / "summary.json").exists()]
     return {
         "schema_version": 1,
         "dag_id": ctx.dag_id, "run_id": ctx.run_id, "preset": ctx.preset.name,
         "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "run_dir": str(ctx.run_dir),
         "config": ctx.preset.resolved(),
-        "scan": ctx.read_json("scan.json", {}) or {}, "validation": validation,
+        "scan": ctx.read_json(folder.scan, {}) or {}, "validation": validation,
         "data_docs": docs if docs and Path(docs).exists() else None,
-        "routing": ctx.read_json("routing.json", {}) or {},
-        "plan": ctx.read_json("plan.json", {}) or {},
-        "evaluation": evaluation, "registry": ctx.read_json("registry.json", {}) or {},
-        "mlflow": ctx.read_json("mlflow.json", {}) or {},
+        "routing": ctx.read_json(folder.routing, {}) or {},
+        "plan": ctx.read_json(folder.plan, {}) or {},
+        "evaluation": evaluation, "registry": ctx.read_json(folder.registry, {}) or {},
+        "mlflow": ctx.read_json(folder.mlflow, {}) or {},
         "training": summary.training_summary(streams),
         "system": summary.system_summary(system),
         "anomalies": {"events": anomalies, "counts": summary.anomaly_counts(anomalies),
@@ -119,7 +119,7 @@ def incremental_summary(ctx: RunContext,
     """What an incremental run detected and, per model, its old/new test metrics before
     (the champion) and after fine-tuning with the forgetting guard's verdict; None for
     runs of presets without `incremental`."""
-    detection = ctx.read_json("incremental.json")
+    detection = ctx.read_json(ctx.folder.incremental)
     if detection is None:
         return None
     models = {model: result["incremental"] for model, result in results.items()
@@ -135,22 +135,24 @@ def _log_to_mlflow(ctx: RunContext, paths: dict[str, Path]) -> str | None:
     parent = tracking.run_ids(ctx.run_dir).get("parent")
     if not parent:
         return None
-    c = tracking.client()
     for path in paths.values():
-        c.log_artifact(parent, str(path), artifact_path="report")
-    c.set_terminated(parent, "FINISHED")
+        tracking.log_artifact(parent, path, artifact_path="report")
+    tracking.finish_run(parent, "FINISHED")
+    run = tracking.get_run(parent)
+    if run is None:
+        raise RegistryError(f"parent run {parent!r} of {ctx.run_id!r} is not on the MLflow "
+                            f"server {settings.mlflow_tracking_uri()!r}")
     uri = settings.mlflow_tracking_uri()
     if uri.startswith(("http://", "https://")):
-        experiment = c.get_run(parent).info.experiment_id
-        return (f"{uri.rstrip('/')}/#/experiments/{experiment}/runs/{parent}/artifacts/"
-                f"report/{HTML}")
-    return f"{c.get_run(parent).info.artifact_uri}/report/{HTML}"
+        return (f"{uri.rstrip('/')}/#/experiments/{run.info.experiment_id}/runs/{parent}/"
+                f"artifacts/report/{HTML}")
+    return f"{run.info.artifact_uri}/report/{HTML}"
 
 
 def report_link(run_dir: Path) -> str | None:
     """Where to open a run's report: its MLflow page if logged to a server, else the file."""
     try:
-        links = json.loads((run_dir / "report" / LINKS).read_text())
+        links = json.loads((RunFolder(run_dir).report_dir / LINKS).read_text())
     except (OSError, ValueError):
         return None
     mlflow_url = links.get("mlflow")

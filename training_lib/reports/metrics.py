@@ -1,9 +1,7 @@
-"""Read what a run recorded: metric streams (metrics.jsonl), system samples (system.jsonl),
-anomaly events (anomalies.jsonl) and the spans each model trained in.
-
-    models/<model>/round_<k>/metrics.jsonl   steps, epochs, start/fit_done/rollback events
-    models/<model>/round_<k>/system.jsonl    CPU, memory, disk I/O, GPUs
-    models/<model>/round_<k>/anomalies.jsonl anomaly events and their outcomes
+"""Read what a run recorded in each round folder (`runs.folder.RoundFolder`): metric
+streams (`.metrics`: steps, epochs, start/fit_done/rollback events), system samples
+(`.system`: CPU, memory, disk I/O, GPUs), anomaly events (`.anomalies`) and the spans
+each model trained in.
 """
 from __future__ import annotations
 
@@ -13,6 +11,7 @@ from typing import Any
 
 from training_lib.monitoring.events import run_events
 from training_lib.monitoring.system import read_samples
+from training_lib.runs.folder import RunFolder
 
 Streams = dict[str, dict[int, tuple[list[dict[str, Any]], list[dict[str, Any]]]]]
 
@@ -44,26 +43,21 @@ def read_stream(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
     return [rows[k] for k in sorted(rows)], events
 
 
-def _rounds(run_dir: Path, name: str) -> list[tuple[str, int, Path]]:
-    out = []
-    for path in sorted((run_dir / "models").glob(f"*/round_*/{name}")):
-        out.append((path.parent.parent.name, int(path.parent.name.split("_")[1]), path))
-    return out
-
-
 def run_streams(run_dir: Path) -> Streams:
     """{model: {round: (rows, events)}} for every model of a run."""
     out: Streams = {}
-    for model, round_index, path in _rounds(run_dir, "metrics.jsonl"):
-        out.setdefault(model, {})[round_index] = read_stream(path)
+    for folder in RunFolder(run_dir).rounds():
+        if folder.metrics.exists():
+            out.setdefault(folder.model, {})[folder.index] = read_stream(folder.metrics)
     return out
 
 
 def run_system(run_dir: Path) -> dict[str, dict[int, list[dict[str, Any]]]]:
     """{model: {round: system samples}}."""
     out: dict[str, dict[int, list[dict[str, Any]]]] = {}
-    for model, round_index, path in _rounds(run_dir, "system.jsonl"):
-        out.setdefault(model, {})[round_index] = read_samples(path)
+    for folder in RunFolder(run_dir).rounds():
+        if folder.system.exists():
+            out.setdefault(folder.model, {})[folder.index] = read_samples(folder.system)
     return out
 
 

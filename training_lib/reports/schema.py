@@ -6,14 +6,26 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from training_lib.config.extensions import ACTIONS, DETECTORS, SEVERITIES
 from training_lib.errors import ReportError
 
 SCHEMA_PATH = Path(__file__).with_name("training_report.schema.json")
 
 
 @lru_cache(maxsize=1)
+def _schema_text() -> str:
+    return SCHEMA_PATH.read_text()
+
+
 def schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text())
+    """The report schema, with the anomaly enums of the extension registries: a detector
+    registered anywhere is a valid `kind` without editing the JSON file."""
+    loaded = json.loads(_schema_text())
+    anomaly = loaded["$defs"]["anomaly"]["properties"]
+    anomaly["kind"]["enum"] = list(DETECTORS.names())
+    anomaly["severity"]["enum"] = list(SEVERITIES)
+    anomaly["action"]["enum"] = list(ACTIONS)
+    return loaded
 
 
 def report_errors(report: dict[str, Any]) -> list[str]:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from training_lib.monitoring.events import run_events
 from training_lib.reports.plots import pyplot
+from training_lib.runs.files import read_json_or_none
+from training_lib.runs.folder import RunFolder
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -27,20 +29,19 @@ SLOWER = 1.25  # durations above 125% of the median
 
 def summarize_run(run_dir: Path) -> dict[str, Any] | None:
     """What a run recorded, in a few numbers (None: not a run folder)."""
-    config = run_dir / "config.json"
-    if not config.exists():
+    folder = RunFolder(run_dir)
+    if not folder.config.exists():
         return None
-    meta = _json(config) or {}
-    started = config.stat().st_mtime
-    ends = [p.stat().st_mtime for p in (run_dir / "evaluation.json", run_dir / "registry.json")
-            if p.exists()]
+    meta = read_json_or_none(folder.config) or {}
+    started = folder.config.stat().st_mtime
+    ends = [p.stat().st_mtime for p in (folder.evaluation, folder.registry) if p.exists()]
     models: dict[str, dict[str, Any]] = {}
-    for path in sorted((run_dir / "models").glob("*/round_*/result.json")):
-        result = _json(path)
+    for round_folder in folder.rounds():
+        result = read_json_or_none(round_folder.result)
         if not result:
             continue
-        ends.append(result.get("finished") or path.stat().st_mtime)
-        models[path.parent.parent.name] = {  # the newest round wins (sorted)
+        ends.append(result.get("finished") or round_folder.result.stat().st_mtime)
+        models[round_folder.model] = {  # the newest round wins (rounds() is in order)
             "metric": result.get("metric"), "test": result.get("test_metric"),
             "baseline": result.get("baseline"),
             "samples_per_second": result.get("samples_per_second"),
@@ -49,10 +50,10 @@ def summarize_run(run_dir: Path) -> dict[str, Any] | None:
     for event in run_events(run_dir):
         if event["model"] in models:
             models[event["model"]]["anomalies"] = models[event["model"]].get("anomalies", 0) + 1
-    scan = _json(run_dir / "scan.json") or {}
+    scan = read_json_or_none(folder.scan) or {}
     return {"run_id": meta.get("run_id", run_dir.name), "run_dir": str(run_dir),
             "started": started, "pipeline_s": (max(ends) - started) if ends else None,
-            "files": scan.get("files"), "data_mb": _data_mb(run_dir / "records.jsonl"),
+            "files": scan.get("files"), "data_mb": _data_mb(folder.records),
             "models": models}
 
 
@@ -136,13 +137,6 @@ def draw_trends(runs: list[dict[str, Any]], title: str) -> "Figure | None":
     fig.suptitle(title)
     fig.tight_layout()
     return fig
-
-
-def _json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
 
 
 def _data_mb(records: Path) -> float | None:

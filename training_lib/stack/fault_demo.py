@@ -5,7 +5,6 @@ Nothing is injected into the training code: the kill comes from outside, like th
 killer or a lost node would, at a step read from the model's heartbeat."""
 from __future__ import annotations
 
-import json
 import os
 import signal
 import time
@@ -14,7 +13,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from training_lib.errors import TrainingLibError
-from training_lib.training.sinks import read_heartbeat, read_jsonl
+from training_lib.runs.faults import read_faults
+from training_lib.runs.files import read_jsonl
+from training_lib.runs.folder import RoundFolder, RunFolder
 
 
 @dataclass
@@ -47,8 +48,8 @@ def kill_mid_epoch(run_dir: Path, epochs_of: Callable[[str], int], model: str | 
     the kill lands on the first beat in the window that is not on an epoch boundary."""
     deadline, last_said = time.monotonic() + timeout, 0.0
     while time.monotonic() < deadline:
-        beats = [(path.parent.parent.name, read_beat_or_empty(path))
-                 for path in run_dir.glob("models/*/round_1/heartbeat.json")]
+        beats = [(folder.model, folder.read_heartbeat())
+                 for folder in RunFolder(run_dir).rounds() if folder.index == 1]
         beats = sorted(((n, b) for n, b in beats if b and (not model or n == model)
                         and int(b.get("total") or 0) >= 8
                         and b.get("phase", "training") == "training"),
@@ -67,39 +68,31 @@ def kill_mid_epoch(run_dir: Path, epochs_of: Callable[[str], int], model: str | 
     raise TrainingLibError(f"no model of {run_dir} reached a mid-epoch step within {timeout:.0f}s")
 
 
-def last_step(folder: Path, beat_step: int) -> int:
+def last_step(folder: RoundFolder, beat_step: int) -> int:
     """The furthest step the dead process left a trace of (heartbeat, logged metrics)."""
-    steps = [beat_step] + [int(e["step"]) for e in read_jsonl(folder / "metrics.jsonl")
+    steps = [beat_step] + [int(e["step"]) for e in read_jsonl(folder.metrics)
                            if isinstance(e.get("step"), int) and "event" not in e]
     return max(steps)
 
 
-def wait_resumed(folder: Path, killed_pid: int, timeout: float) -> dict[str, Any]:
+def wait_resumed(folder: RoundFolder, killed_pid: int, timeout: float) -> dict[str, Any]:
     """The retry's "resumed" event (checkpoint step it restored) and its first new step."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        beat = read_beat_or_empty(folder / "heartbeat.json")
+        beat = folder.read_heartbeat()
         if beat and beat.get("pid") != killed_pid and beat.get("step"):
-            resumed = [e for e in _events(folder / "metrics.jsonl") if e.get("event") == "resumed"]
+            resumed = [e for e in read_jsonl(folder.metrics) if e.get("event") == "resumed"]
             if resumed:
                 return {"from_step": resumed[-1]["from_step"], "step": beat["step"],
                         "pid": beat["pid"], "at": time.time()}
         time.sleep(0.1)
-    raise TrainingLibError(f"the retry of {folder} did not resume within {timeout:.0f}s")
-
-
-def _events(path: Path) -> list[dict[str, Any]]:
-    return [item for item in read_jsonl(path) if "event" in item]
-
-
-def read_beat_or_empty(path: Path) -> dict[str, Any]:
-    return read_heartbeat(path) or {}
+    raise TrainingLibError(f"the retry of {folder.path} did not resume within {timeout:.0f}s")
 
 
 def run_fault_demo(preset: str, conf: dict[str, Any], model: str | None,
                    timeout: float = 3600) -> tuple[str, str]:
     from training_lib.config import load_preset
-    from training_lib.pipeline.run import run_dir_for
+    from training_lib.runs.context import run_dir_for
     from training_lib.stack.airflow_api import AirflowApi
     from training_lib.stack.follow import follow
     from training_lib.stack.processes import wait_until
@@ -115,7 +108,7 @@ def run_fault_demo(preset: str, conf: dict[str, Any], model: str | None,
           flush=True)
     kill = kill_mid_epoch(run_dir, lambda name: settings.for_model(name, "epochs"), model,
                           timeout=900, say=lambda line: print(line, flush=True))
-    folder = run_dir / "models" / kill.model / "round_1"
+    folder = RunFolder(run_dir).round(kill.model, 1)
     reached = last_step(folder, kill.step)
     print(f"SIGKILL -> {kill.model} training process (pid {kill.pid}) at step "
           f"{reached}/{kill.total}", flush=True)
@@ -133,17 +126,14 @@ def run_fault_demo(preset: str, conf: dict[str, Any], model: str | None,
 
 def print_outcome(run_dir: Path, model: str) -> None:
     """The faults the run recorded (first line of each error) and how `model` finished."""
-    from training_lib.training.fault_log import read_faults
-
     for fault in read_faults(run_dir):
         first_line = (str(fault.get("error") or "").splitlines() or [""])[0]
         fault["error"] = first_line.split("; last output")[0][:120]
         print("fault recorded: " + ", ".join(f"{k}={fault.get(k)}" for k in
                                               ("model", "try", "host", "device", "kind",
                                                "step", "error")))
-    path = run_dir / "models" / model / "round_1" / "result.json"
-    if path.exists():
-        result = json.loads(path.read_text())
+    result = RunFolder(run_dir).round(model, 1).read_result()
+    if result is not None:
         print(f"{model}: finished on try {result.get('try_number')}, resumed from step "
               f"{result.get('resumed_from_step')}, ran {result.get('steps_run')} more steps to "
               f"step {result.get('global_step')}; test {result.get('metric')} "

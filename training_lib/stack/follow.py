@@ -2,13 +2,13 @@
 training progress (from the run folder's heartbeats), elapsed time; then a summary."""
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
 
-from training_lib.pipeline.run import run_dir_for
+from training_lib.runs.context import run_dir_for
+from training_lib.runs.folder import RunFolder
 
 FINISHED = {"success", "failed"}
 DONE_TASK = {"success", "skipped", "failed", "upstream_failed", "removed"}
@@ -17,13 +17,12 @@ DONE_TASK = {"success", "skipped", "failed", "upstream_failed", "removed"}
 def training_progress(run_dir: Path) -> dict[str, str]:
     """model -> "step 40/120" from the newest heartbeat of each model."""
     out = {}
-    for beat_path in sorted(run_dir.glob("models/*/round_*/heartbeat.json")):
-        try:
-            beat = json.loads(beat_path.read_text())
-        except (OSError, ValueError):
+    for folder in RunFolder(run_dir).rounds():  # a later round replaces an earlier one
+        beat = folder.read_heartbeat()
+        if beat is None:
             continue
         total = beat.get("total")
-        out[beat_path.parent.parent.name] = f"step {beat.get('step', 0)}" + (
+        out[folder.model] = f"step {beat.get('step', 0)}" + (
             f"/{total}" if total else "")
     return out
 

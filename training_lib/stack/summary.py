@@ -2,23 +2,17 @@
 path, the UI URLs and the login."""
 from __future__ import annotations
 
-from pathlib import Path
-
-from training_lib.pipeline.run import run_dir_for
+from training_lib.runs.context import run_dir_for
+from training_lib.runs.files import read_json
+from training_lib.runs.folder import RunFolder
 from training_lib.stack import env as stack_env
 
 
 def summary_lines(dag_id: str, run_id: str, *, stack_up: bool, state: str,
                   seconds: float | None = None) -> list[str]:
-    import json
-
     run_dir = run_dir_for(dag_id, run_id)
-
-    def read(name: str) -> dict:
-        path = run_dir / name
-        return json.loads(path.read_text()) if path.exists() else {}
-
-    evaluation, registry = read("evaluation.json"), read("registry.json")
+    folder = RunFolder(run_dir)
+    evaluation, registry = read_json(folder.evaluation, {}), read_json(folder.registry, {})
     took = f" in {seconds:.0f}s" if seconds is not None else ""
     lines = [f"DAG run {dag_id} / {run_id}: {state}{took}", "",
              f"{'model':28} {'status':8} {'test metric':26} {'baseline':9} {'MLflow version':22}"]
@@ -30,7 +24,7 @@ def summary_lines(dag_id: str, run_id: str, *, stack_up: bool, state: str,
             lines.append(f"{model:28} {'trained':8} {metric:26} {row['baseline']:<9.4f} {version:22}")
         else:
             lines.append(f"{model:28} {row.get('status', '?'):8} {row.get('reason', '')}")
-    reports = sorted((run_dir / "report").glob("*")) if (run_dir / "report").exists() else []
+    reports = sorted(folder.report_dir.glob("*"))
     lines += ["", f"run folder: {run_dir}"] + [f"report:     {p}" for p in reports]
     if stack_up:
         password = stack_env.admin_password() or f"(see {stack_env.passwords_file()})"
@@ -38,7 +32,3 @@ def summary_lines(dag_id: str, run_id: str, *, stack_up: bool, state: str,
                   f"login: admin / {password}",
                   f"MLflow UI:  {stack_env.mlflow_url()}", "the UIs stay up until `make down`"]
     return lines
-
-
-def existing(path: Path) -> bool:
-    return path.exists()

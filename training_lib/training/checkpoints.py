@@ -42,6 +42,14 @@ class Checkpoint:
     path: Path | None = None
 
 
+def committed_steps(directory: Path) -> list[int]:
+    """Steps of the committed checkpoints in `directory` (json present), newest first."""
+    if not directory.is_dir():
+        return []
+    found = [int(m.group(1)) for p in directory.iterdir() if (m := _NAME.match(p.name))]
+    return sorted(found, reverse=True)
+
+
 class CheckpointStore:
     """Writes, lists, verifies and prunes the checkpoints of one training run."""
 
@@ -111,10 +119,7 @@ class CheckpointStore:
     # ---- reading -------------------------------------------------------------------------
     def steps(self) -> list[int]:
         """Steps of the committed checkpoints (json present), newest first."""
-        if not self.directory.is_dir():
-            return []
-        found = [int(m.group(1)) for p in self.directory.iterdir() if (m := _NAME.match(p.name))]
-        return sorted(found, reverse=True)
+        return committed_steps(self.directory)
 
     def load(self, step: int) -> Checkpoint:
         """Load one checkpoint, verifying its checksum; CheckpointError when it is damaged."""

@@ -6,7 +6,9 @@ restores weights, optimizer state and RNG state from the newest valid checkpoint
 and runs exactly the batches of that epoch that were not yet done, then goes on.
 
 The engine knows nothing of MLflow or Airflow: metrics go to `sinks` (objects with
-`log(step, metrics)`), and `on_step` lets the caller beat a heartbeat.
+`log(step, metrics)`), `on_step` lets the caller beat a heartbeat, and `monitors` (the
+anomaly monitor) watch the fit from inside and may roll it back or stop it. Everything is
+passed to the constructor; nothing is patched onto the engine afterwards.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, Sequence
 
 import keras
 import numpy as np
@@ -30,6 +32,15 @@ class MetricSink(Protocol):
     def log(self, step: int, metrics: dict[str, float]) -> None: ...
 
 
+class FitMonitor(MetricSink, Protocol):
+    """A metric sink and Keras callback that may steer the fit (`request_rollback`, stop):
+    the engine binds it to itself and tells it every global step."""
+
+    def bind(self, fit: "ResumableFit") -> None: ...
+
+    def note_step(self, step: int) -> None: ...
+
+
 @dataclass(frozen=True)
 class FitPlan:
     epochs: int
@@ -39,6 +50,9 @@ class FitPlan:
     every_seconds: float | None = None
     at_epoch_end: bool = True
     log_every_steps: int = 10
+
+    def steps_per_epoch(self, n_train: int) -> int:
+        return math.ceil(n_train / self.batch_size)
 
 
 @dataclass
@@ -104,7 +118,8 @@ class ResumableFit:
                  on_step: Callable[[int], None] | None = None,
                  extra_callbacks: list[keras.callbacks.Callback] | None = None,
                  pause_when: Callable[[], str | None] | None = None,
-                 on_pause: Callable[[int, str], None] | None = None) -> None:
+                 on_pause: Callable[[int, str], None] | None = None,
+                 monitors: Sequence[FitMonitor] = ()) -> None:
         self.pause_when = pause_when  # returns why training must pause now, or None
         self.on_pause = on_pause  # called every few seconds while paused (heartbeat)
         self.model = model
@@ -112,9 +127,10 @@ class ResumableFit:
         self.plan = plan
         self.store = store
         self.config = config or {}
-        self.sinks = sinks or []
+        self.monitors = tuple(monitors)
+        self.sinks = [*(sinks or []), *self.monitors]
         self.on_step = on_step
-        self.extra_callbacks = extra_callbacks or []
+        self.extra_callbacks = [*(extra_callbacks or []), *self.monitors]
         self.pause_poll_s = 5.0
         self.max_rollbacks = 3
         self.rollbacks = 0
@@ -122,7 +138,9 @@ class ResumableFit:
         self.n_train = dataset.size("train")
         if self.n_train == 0:
             raise ValueError(f"dataset for {dataset.model!r} has no training rows")
-        self.steps_per_epoch = math.ceil(self.n_train / plan.batch_size)
+        self.steps_per_epoch = plan.steps_per_epoch(self.n_train)
+        for monitor in self.monitors:
+            monitor.bind(self)
 
     def run(self) -> FitResult:
         start = time.monotonic()
@@ -240,6 +258,8 @@ class _StepTracker(keras.callbacks.Callback):
         self.steps_run += 1
         self._window_steps += 1
         step_in_epoch = self._first + batch + 1
+        for monitor in self.fit.monitors:
+            monitor.note_step(self.global_step)
         if self.fit.on_step is not None:
             self.fit.on_step(self.global_step)
         if self.fit.pause_when is not None and self.global_step % 10 == 0:

@@ -59,27 +59,6 @@ class Heartbeat:
         os.replace(tmp, self.path)
 
 
-def read_jsonl(path: Path) -> list[dict]:
-    """The JSON objects of a JSONL file written by these sinks; a missing file is empty, a
-    torn or foreign line (a process killed mid-write) is skipped."""
-    out = []
-    for line in path.read_text().splitlines() if path.exists() else []:
-        try:
-            item = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(item, dict):
-            out.append(item)
-    return out
-
-
-def read_heartbeat(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
 class ProgressPrinter:
     """Prints `model step N/T (epoch e/E) loss .. samples/s .. ETA ..` every few seconds."""
 

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from training_lib.collab.strategies.distillation import (CollaborativeLoss, HardTargetAccuracy,
-                                                         distillation_targets, kl_divergence,
-                                                         one_hot, soften, stack_targets)
+from training_lib.collab.losses import CollaborativeLoss, HardTargetAccuracy, one_hot, stack_targets
+from training_lib.collab.strategies.distillation import distillation_targets, kl_divergence, soften
 
 
 def test_soften_divides_logits_by_the_temperature():

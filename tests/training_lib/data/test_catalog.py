@@ -6,7 +6,7 @@ from pathlib import Path
 
 from training_lib.data.catalog import Catalog, default_catalog, fingerprint
 from training_lib.data.records import FileRecord
-from training_lib.data.scanner import scan_folder
+from training_lib.data.scan.scanner import scan_folder
 
 
 def _rec(path: str, content_hash: str) -> FileRecord:
@@ -64,3 +64,26 @@ def test_snapshot_agrees_with_the_rows_after_every_kind_of_change(data_root: Pat
         scan_folder(data_root, catalog, workers=0)  # unchanged: no rows, no snapshot written
         assert catalog.current(data_root) == catalog._current_rows(data_root)
         assert [s["unchanged"] for s in catalog.scans(data_root)] == [0, 0, 1]
+
+
+def test_names_that_are_not_utf8_round_trip_through_rows_and_snapshot(tmp_path: Path) -> None:
+    import os
+
+    root = tmp_path / "r\udcfe"  # even the root may hold such bytes
+    os.makedirs(os.fsencode(root) + b"/text/b\xe9")
+    for name in (b"text/b\xe9/bad\xff.txt", b"text/b\xe9/good.txt"):
+        with open(os.fsencode(root) + b"/" + name, "wb") as fh:
+            fh.write(b"plain words of a sentence, repeated to make a text file\n" * 5)
+    with Catalog(tmp_path / "c.sqlite") as catalog:
+        report = scan_folder(root, catalog, workers=0)
+        bad = "text/b\udce9/bad\udcff.txt"
+        assert [r.path for r in report.records] == [bad, "text/b\udce9/good.txt"]
+        assert {r.label for r in report.records} == {"b\udce9"}
+        assert catalog._current_rows(root) == catalog.current(root) == report.records
+        assert [v["current"] for v in catalog.versions(root, bad)] == [1]
+        assert catalog.scans(root)[0]["root"] == os.path.realpath(root)
+        os.unlink(os.fsencode(root / bad))
+        again = scan_folder(root, catalog, workers=0)
+        assert again.deleted == [bad]
+        assert catalog.versions(root, bad)[0]["deleted_scan"] == again.scan_id
+        assert [r.path for r in catalog._current_rows(root)] == ["text/b\udce9/good.txt"]

@@ -34,3 +34,35 @@ def test_scan_report_lists_flagged_files(samples: Path, tmp_path: Path, capsys) 
 def test_demo_data_is_registered_under_its_dashed_name() -> None:
     args = build_parser().parse_args(["demo-data", "--out", "somewhere", "--no-install"])
     assert args.command == "demo-data" and args.out == Path("somewhere") and args.no_install
+
+
+def test_scan_of_names_that_are_not_utf8_writes_catalog_json_and_report(tmp_path: Path,
+                                                                         capsys) -> None:
+    import os
+
+    root = tmp_path / "data"
+    (root / "text" / "a").mkdir(parents=True)
+    (root / "text" / "a" / "good.txt").write_text("an ordinary text file with words\n" * 5)
+    fd = os.open(os.fsencode(root) + b"/text/a/bad\xff.txt", os.O_WRONLY | os.O_CREAT, 0o644)
+    os.write(fd, b"a text file whose name is not UTF-8 at all\n" * 5)
+    os.close(fd)
+    out = tmp_path / "out"
+    assert main(["scan", str(root), "--catalog", str(out / "c.sqlite"), "--json",
+                 str(out / "files.jsonl"), "--report", str(out / "report.html"),
+                 "--workers", "0"]) == 0
+    assert f"{root}: 2 files in" in capsys.readouterr().out
+    lines = [json.loads(line) for line in (out / "files.jsonl").read_text("ascii").splitlines()]
+    paths = sorted(item["path"] for item in lines)
+    assert paths == ["text/a/bad\udcff.txt", "text/a/good.txt"]
+    assert os.fsencode(paths[0]) == b"text/a/bad\xff.txt"  # the JSON gives the exact bytes back
+    from training_lib.data.catalog import Catalog
+
+    with Catalog(out / "c.sqlite") as catalog:
+        assert sorted(r.path for r in catalog._current_rows(root)) == paths
+    # the report lists flagged files: an empty one with a name that is not UTF-8
+    (root / "text" / "a" / "good.txt").write_bytes(b"")
+    os.rename(os.fsencode(root) + b"/text/a/good.txt", os.fsencode(root) + b"/text/a/e\xfe.txt")
+    assert main(["scan", str(root), "--catalog", str(out / "c.sqlite"), "--report",
+                 str(out / "report.html"), "--workers", "0"]) == 0
+    html = (out / "report.html").read_text("utf-8")
+    assert "<code>text/a/e\\xfe.txt</code>" in html

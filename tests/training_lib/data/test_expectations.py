@@ -9,12 +9,12 @@ import pytest
 from training_lib.config.schema import DatasetSelector, PresetModel
 from training_lib.data.catalog import Catalog
 from training_lib.data.expectations import validate_catalog
-from training_lib.data.scanner import scan_folder
+from training_lib.data.scan.scanner import scan_folder
 
 
 @pytest.fixture(scope="module")
 def records(tmp_path_factory: pytest.TempPathFactory):
-    from tests.training_lib.data.conftest import PROSE
+    from tests.fixtures.sample_files import PROSE
 
     root = tmp_path_factory.mktemp("gx")
     for label in ("news", "poems", "law"):

@@ -83,24 +83,24 @@ def test_scores_map_predictions_through_the_models_own_classes():
 def test_nothing_new_short_circuits_with_a_clear_message(tmp_path):
     from training_lib.incremental.snapshot import save_snapshot
     from training_lib.incremental.step import detect_new_data
-    from training_lib.pipeline.run import start_run
+    from training_lib.runs.context import start_run
 
     first = start_run("incr_test", "run-1", "incremental_learning", {"data_folder": str(tmp_path)})
     manifest = {"files": [{"content_hash": "aaa"}, {"content_hash": "bbb"}]}
-    first.write_json("routing.json", {"models": ["vision_service"]})
-    first.write_json("manifests/vision_service.json", manifest)
+    first.write_json(first.folder.routing, {"models": ["vision_service"]})
+    first.write_json(first.folder.manifest("vision_service"), manifest)
     assert detect_new_data(first)["proceed"] is True  # first run: train everything
     save_snapshot(first, ["aaa", "bbb"], [])
     second = start_run("incr_test", "run-2", "incremental_learning", {"data_folder": str(tmp_path)})
-    second.write_json("routing.json", {"models": ["vision_service"]})
-    second.write_json("manifests/vision_service.json", manifest)
+    second.write_json(second.folder.routing, {"models": ["vision_service"]})
+    second.write_json(second.folder.manifest("vision_service"), manifest)
     summary = detect_new_data(second)
     assert summary["proceed"] is False
     assert summary["message"].startswith("nothing new since run run-1")
     manifest["files"].append({"content_hash": "ccc"})
     third = start_run("incr_test", "run-3", "incremental_learning", {"data_folder": str(tmp_path)})
-    third.write_json("routing.json", {"models": ["vision_service"]})
-    third.write_json("manifests/vision_service.json", manifest)
+    third.write_json(third.folder.routing, {"models": ["vision_service"]})
+    third.write_json(third.folder.manifest("vision_service"), manifest)
     assert detect_new_data(third)["models_with_new_data"] == ["vision_service"]
 
 

@@ -38,11 +38,13 @@ def _model() -> keras.Model:
 
 def _run(tmp_path, config: AnomalyConfig, nan_at: int | None = 13):
     model = _model()
-    fit = ResumableFit(model, _dataset(), PLAN, CheckpointStore(tmp_path / "ckpt"),
-                       extra_callbacks=[InjectFaults({"nan_at_step": nan_at})] if nan_at else [])
     tags: dict[str, str] = {}
     monitor = AnomalyMonitor(config, EventStore(tmp_path / "anomalies.jsonl"),
-                             model_name="toy", tagger=tags.update).attach(fit)
+                             model_name="toy", tagger=tags.update)
+    fit = ResumableFit(model, _dataset(), PLAN, CheckpointStore(tmp_path / "ckpt"),
+                       extra_callbacks=[InjectFaults({"nan_at_step": nan_at})] if nan_at else [],
+                       monitors=[monitor])
+    assert monitor.fit is fit  # bound by the engine, nothing patched onto it
     result = fit.run()
     return model, result, monitor, tags, read_events(tmp_path / "anomalies.jsonl")
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from training_lib.monitoring.events import AnomalyEvent, EventStore, read_events, run_events
+from training_lib.runs.folder import RunFolder
 
 
 def _event(i: int, model: str = "m", time: float = 1.0) -> AnomalyEvent:
@@ -25,6 +26,6 @@ def test_outcome_lines_merge_into_their_event(tmp_path):
 
 def test_run_events_collects_every_model_oldest_first(tmp_path):
     for model, t in (("b", 5.0), ("a", 9.0)):
-        EventStore(tmp_path / "models" / model / "round_1" / "anomalies.jsonl").append(
+        EventStore(RunFolder(tmp_path).round(model).anomalies).append(
             _event(1, model, t))
     assert [e["model"] for e in run_events(tmp_path)] == ["b", "a"]

@@ -84,12 +84,12 @@ def test_real_server_killed_and_restarted(tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{port}")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "3")
-    from training_lib.registry import tracking
+    from training_lib.registry import client, tracking
 
-    tracking._client.cache_clear()
+    client.reset_client()
     proc = _start_server(port, tmp_path)
     try:
-        run_id = tracking.client().create_run(tracking.experiment_id("outage")).info.run_id
+        run_id = tracking.create_run("outage")
         sink = MlflowMetricSink(run_id, flush_every_s=0.2)
         for step in range(1, 11):
             sink.log(step, {"loss": 1.0 / step})
@@ -102,9 +102,9 @@ def test_real_server_killed_and_restarted(tmp_path, monkeypatch):
         assert sink.failures >= 1
         proc = _start_server(port, tmp_path)
         report = sink.close(deadline_s=30)
-        history = tracking.client().get_metric_history(run_id, "loss")
+        history = tracking.get_metric_history(run_id, "loss")
         assert sorted(m.step for m in history) == list(range(1, 31))
         assert report["undelivered"] == 0 and report["delivered_late"] >= 20
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
-        tracking._client.cache_clear()
+        client.reset_client()

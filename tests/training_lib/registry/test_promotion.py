@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from training_lib.errors import RegistryError
-from training_lib.registry import tracking
+from training_lib.registry import client, tracking
 from training_lib.registry.promotion import decide, move_alias
 from training_lib.registry.rollback import history, rollback, versions
 
@@ -52,10 +52,8 @@ def _versions(n: int) -> str:
 
 
 def _alias(name: str, alias: str) -> str | None:
-    try:
-        return str(tracking.client().get_model_version_by_alias(name, alias).version)
-    except Exception:
-        return None
+    version = client.get_version_by_alias(name, alias)
+    return str(version.version) if version is not None else None
 
 
 def test_promotion_moves_champion_and_previous_and_rollback_restores():

@@ -45,15 +45,16 @@ def train_recorded(ctx, name: str, lr: float, nan_at_step: int | None = None) ->
     from training_lib.training.faults import InjectFaults
     from training_lib.training.sinks import JsonlSink
 
-    out = ctx.model_dir(name)
+    out = ctx.round(name)
     data = _data()
     model = _model(lr)
-    jsonl = JsonlSink(out / "metrics.jsonl", 1, model=name, round=1)
-    store = CheckpointStore(out / "checkpoints", keep_last=3)
+    jsonl = JsonlSink(out.metrics, 1, model=name, round=1)
+    store = CheckpointStore(out.checkpoints, keep_last=3)
     injected = [InjectFaults({"nan_at_step": nan_at_step})] if nan_at_step else []
+    monitoring = start_monitoring(out, AnomalyConfig(), interval=0.1)
     fit = ResumableFit(model, data, FitPlan(epochs=3, batch_size=16, seed=1, every_steps=20),
-                       store, sinks=[jsonl], extra_callbacks=list(injected))
-    monitoring = start_monitoring(out, AnomalyConfig(), fit, model=name, interval=0.1)
+                       store, sinks=[jsonl], extra_callbacks=list(injected),
+                       monitors=[monitoring.monitor])
     jsonl.event("start", try_number=1, host=socket.gethostname(), device="cpu",
                 injected_faults=[f.faults for f in injected] or None)
     try:
@@ -73,17 +74,17 @@ def train_recorded(ctx, name: str, lr: float, nan_at_step: int | None = None) ->
                "sizes": {k: data.size(k) for k in ("train", "val", "test")},
                "finished": time.time(), "weights_finite": bool(all(
                    np.isfinite(w).all() for w in model.get_weights()))}
-    (out / "result.json").write_text(json.dumps(outcome))
+    out.result.write_text(json.dumps(outcome))
     return outcome
 
 
 def record_run(run_id: str, data_folder: Path):
-    from training_lib.pipeline.run import start_run
+    from training_lib.runs.context import start_run
 
     ctx = start_run(DAG_ID, run_id, "quick_start", {"data_folder": str(data_folder)})
     results = {"toy_a": train_recorded(ctx, "toy_a", 1e-2),
                "toy_b": train_recorded(ctx, "toy_b", 1e-2, nan_at_step=70)}
-    ctx.write_json("evaluation.json", {
+    ctx.write_json(ctx.folder.evaluation, {
         m: {"status": "trained", "metric": "accuracy", "test": r["test_metric"],
             "baseline": r["baseline"], "lift": r["test_metric"] - r["baseline"], "n_test": 150,
             "mlflow_run_id": ""} for m, r in results.items()})

@@ -56,7 +56,7 @@ def test_a_report_that_breaks_the_schema_is_refused_with_the_path(recorded_runs)
 
 def test_cli_rebuilds_a_report_from_the_run_store(recorded_runs, capsys):
     _, ctx, _ = recorded_runs
-    report_dir = ctx.run_dir / "report"
+    report_dir = ctx.folder.report_dir
     for path in report_dir.iterdir():
         path.unlink()
     assert main(["report", f"{ctx.dag_id}/{ctx.run_id}", "--no-mlflow"]) == 0
@@ -77,11 +77,11 @@ def test_cli_names_what_it_looked_for(tmp_path, capsys):
 
 def test_faults_recorded_by_the_training_tasks_are_in_the_report(recorded_runs):
     from training_lib.reports.build import build_report
-    from training_lib.training import fault_log
+    from training_lib.runs.faults import record_fault
 
     first, _, _ = recorded_runs
-    fault_log.record_fault(first, model="toy_a", round=1, **{"try": 1}, device="cpu",
-                           kind="stalled", step=40, error="no step for 300 s")
+    record_fault(first, model="toy_a", round=1, **{"try": 1}, device="cpu", kind="stalled",
+                 step=40, error="no step for 300 s")
     report = json.loads(build_report(first, log_to_mlflow=False)["training_report"].read_text())
     [stalled] = [f for f in report["faults"] if f["kind"] == "stalled"]
     assert stalled["model"] == "toy_a" and "at step 40: no step for 300 s" in stalled["detail"]
@@ -92,15 +92,15 @@ def test_an_incremental_run_shows_old_and_new_metrics_before_and_after(recorded_
     from training_lib.reports.build import build_report
 
     first, _, _ = recorded_runs
-    result_path = first.model_dir("toy_a") / "result.json"
+    result_path = first.round("toy_a").result
     original = result_path.read_text()
     verdict = {"mode": "finetune", "champion_version": "3", "accepted": False,
                "before": {"old": 0.91, "new": 0.40, "n_old": 120, "n_new": 30},
                "after": {"old": 0.83, "new": 0.77, "n_old": 120, "n_new": 30},
                "reason": "old-data accuracy fell 0.0800 > epsilon 0.0100"}
     try:
-        first.write_json("incremental.json", {"message": "new data since run run-0: toy_a 7 "
-                                                         "files", "proceed": True})
+        first.write_json(first.folder.incremental,
+                         {"message": "new data since run run-0: toy_a 7 files", "proceed": True})
         result_path.write_text(json.dumps({**json.loads(original), "incremental": verdict}))
         paths = build_report(first, log_to_mlflow=False)
         report = json.loads(paths["training_report"].read_text())

@@ -6,7 +6,7 @@ import psutil
 import pytest
 
 from training_lib.pipeline import stages
-from training_lib.pipeline.run import start_run
+from training_lib.runs.context import start_run
 from training_lib.resources.plan import ModelPlan, ResourcePlan
 
 

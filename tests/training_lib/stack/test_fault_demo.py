@@ -12,12 +12,14 @@ import time
 import pytest
 
 from training_lib.errors import TrainingLibError
+from training_lib.runs.folder import RoundFolder, RunFolder
 from training_lib.stack.fault_demo import kill_mid_epoch, kill_window, last_step, wait_resumed
 
 
-def _beat(folder, pid: int, step: int, total: int = 100, phase: str = "training") -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "heartbeat.json").write_text(json.dumps(
+def _beat(folder: RoundFolder, pid: int, step: int, total: int = 100,
+          phase: str = "training") -> None:
+    folder.path.mkdir(parents=True, exist_ok=True)
+    folder.heartbeat.write_text(json.dumps(
         {"step": step, "total": total, "pid": pid, "phase": phase}))
 
 
@@ -27,7 +29,7 @@ def test_the_window_starts_mid_second_epoch_and_ends_before_training_does():
 
 
 def test_the_process_is_killed_once_it_is_mid_epoch(tmp_path):
-    folder = tmp_path / "models" / "logic_model" / "round_1"
+    folder = RunFolder(tmp_path).round("logic_model", 1)
     victim = subprocess.Popen(["sleep", "60"])
     try:
         _beat(folder, victim.pid, step=10)
@@ -50,8 +52,8 @@ def test_the_process_is_killed_once_it_is_mid_epoch(tmp_path):
 def test_a_model_past_the_window_or_finishing_is_left_alone(tmp_path):
     victim = subprocess.Popen(["sleep", "60"])
     try:
-        _beat(tmp_path / "models" / "late" / "round_1", victim.pid, step=97)
-        _beat(tmp_path / "models" / "saving" / "round_1", victim.pid, step=80, phase="finishing")
+        _beat(RunFolder(tmp_path).round("late", 1), victim.pid, step=97)
+        _beat(RunFolder(tmp_path).round("saving", 1), victim.pid, step=80, phase="finishing")
         with pytest.raises(TrainingLibError, match="no model .* reached a mid-epoch step"):
             kill_mid_epoch(tmp_path, lambda _: 2, None, timeout=0.5, say=lambda _: None)
         assert victim.poll() is None
@@ -60,19 +62,22 @@ def test_a_model_past_the_window_or_finishing_is_left_alone(tmp_path):
 
 
 def test_the_resume_point_comes_from_the_new_process(tmp_path):
-    _beat(tmp_path, pid=111, step=40)
+    folder = RunFolder(tmp_path).round("logic_model", 1)
+    _beat(folder, pid=111, step=40)
     with pytest.raises(TrainingLibError, match="did not resume"):
-        wait_resumed(tmp_path, killed_pid=111, timeout=0.3)
-    (tmp_path / "metrics.jsonl").write_text(
+        wait_resumed(folder, killed_pid=111, timeout=0.3)
+    folder.metrics.write_text(
         json.dumps({"step": 35, "loss": 0.5}) + "\n" +
         json.dumps({"event": "resumed", "from_step": 35}) + "\n")
-    _beat(tmp_path, pid=222, step=38)
-    resumed = wait_resumed(tmp_path, killed_pid=111, timeout=2)
+    _beat(folder, pid=222, step=38)
+    resumed = wait_resumed(folder, killed_pid=111, timeout=2)
     assert (resumed["from_step"], resumed["pid"], resumed["step"]) == (35, 222, 38)
 
 
 def test_the_last_trace_of_a_dead_process_is_its_furthest_step(tmp_path):
-    (tmp_path / "metrics.jsonl").write_text("\n".join(json.dumps(x) for x in (
+    folder = RunFolder(tmp_path).round("logic_model", 1)
+    folder.path.mkdir(parents=True)
+    folder.metrics.write_text("\n".join(json.dumps(x) for x in (
         {"step": 40, "loss": 0.5}, {"step": 60, "loss": 0.4}, {"event": "start", "step": 99})))
-    assert last_step(tmp_path, beat_step=55) == 60
-    assert last_step(tmp_path, beat_step=70) == 70
+    assert last_step(folder, beat_step=55) == 60
+    assert last_step(folder, beat_step=70) == 70

@@ -9,6 +9,7 @@ import fsspec
 import numpy as np
 import pytest
 
+from training_lib.runs.folder import RunFolder
 from training_lib.training.checkpoints import CheckpointStore
 from training_lib.training.mirror import CheckpointMirror
 
@@ -77,7 +78,7 @@ def test_storage_outage_does_not_stop_training(tmp_path, url):
 
 def test_the_url_comes_from_the_environment_and_keeps_the_run_layout(tmp_path, monkeypatch):
     runs = tmp_path / "runs"
-    folder = runs / "dag" / "run" / "models" / "m" / "round_1" / "checkpoints"
+    folder = RunFolder(runs / "dag" / "run").round("m", 1).checkpoints
     assert CheckpointMirror.for_folder(folder, runs) is None
     monkeypatch.setenv("TLIB_CHECKPOINT_URL", "memory://bucket/prefix/")
     mirror = CheckpointMirror.for_folder(folder, runs)

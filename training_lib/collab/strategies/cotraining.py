@@ -15,9 +15,16 @@ other views.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
+
+from training_lib.collab.strategies.base import PairedTargets
+from training_lib.config.extensions import STRATEGIES
+
+if TYPE_CHECKING:
+    from training_lib.collab.knowledge import StudentKnowledge
+    from training_lib.config.schema import Collaboration
 
 
 def ensemble(probs: Sequence[np.ndarray], seen: Sequence[np.ndarray],
@@ -52,3 +59,23 @@ def cotraining_targets(probs: Sequence[np.ndarray], seen: Sequence[np.ndarray],
     mean, count = ensemble(probs, seen, weights)
     confident = (count > 0) & (mean.max(axis=1) >= threshold)
     return np.where(confident[:, None], mean, 0).astype(np.float32), confident
+
+
+@STRATEGIES.register
+class CoTraining(PairedTargets):
+    """Share: the teachers' confident mean (T = 1). Consume: an item the student has no
+    label for joins its training rows with that target, scaled by `cotraining_weight`."""
+
+    name = "cotraining"
+    role = "hard"
+
+    def targets(self, probs: Sequence[np.ndarray], soft: Sequence[np.ndarray],
+                seen: Sequence[np.ndarray], weights: Sequence[float],
+                cfg: "Collaboration") -> tuple[np.ndarray, np.ndarray]:
+        return cotraining_targets(probs, seen, weights, cfg.confidence_threshold)
+
+    def row_target(self, student: "StudentKnowledge", row: int,
+                   cfg: "Collaboration") -> np.ndarray:
+        if not student.confident[row]:
+            return np.zeros(len(student.classes), np.float32)
+        return student.cotrain[row] * cfg.cotraining_weight

@@ -12,9 +12,18 @@ the merged table. Tables of different widths are merged separately.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
+
+from training_lib.collab import knowledge
+from training_lib.collab.strategies.base import Strategy
+from training_lib.config.extensions import STRATEGIES
+
+if TYPE_CHECKING:
+    from training_lib.config.schema import Collaboration, PresetModel
+    from training_lib.data.dataset import Dataset
 
 TOKENIZER = "utf-8 bytes: id = byte + 1, 0 = padding (257 ids)"
 BYTE_VOCAB = 257
@@ -76,3 +85,32 @@ def apply_tables(model: Any, merged: dict[int, np.ndarray]) -> list[str]:
             layer.embeddings.assign(table)
             changed.append(layer.name)
     return changed
+
+
+@STRATEGIES.register
+class SharedText(Strategy):
+    """Share: the byte embedding tables of the round's models, merged per width and
+    weighted by training-set size. Consume: the student's tables start from them."""
+
+    name = "shared_text"
+
+    def share(self, participants: Sequence[Any],
+              settings: "PresetModel") -> tuple[dict[int, np.ndarray], dict[str, Any]]:
+        tables = {p.name: [np.asarray(layer.embeddings.numpy()) for layer in
+                           byte_embeddings(p.model)] for p in participants}
+        tables = {m: t for m, t in tables.items() if t}
+        sizes = {p.name: max(1, p.train_size) for p in participants}
+        merged, weights = merged_by_width(tables, sizes)
+        return merged, {"tokenizer": TOKENIZER, "models": sorted(tables),
+                        "merged": {str(w): ws for w, ws in weights.items()}}
+
+    def write(self, folder: Path, payload: dict[int, np.ndarray]) -> None:
+        if payload:
+            knowledge.write_shared_text(folder, payload)
+
+    def read(self, folder: Path, student: str) -> dict[int, np.ndarray]:
+        return knowledge.read_shared_text(folder)
+
+    def consume(self, model: Any, dataset: "Dataset", payload: Any,
+                cfg: "Collaboration") -> tuple["Dataset", dict[str, Any]]:
+        return dataset, {"shared_text_layers": apply_tables(model, payload) if payload else []}

@@ -1,0 +1,1 @@
+"""Features: files decoded into fixed-shape arrays, cached once per file version."""
