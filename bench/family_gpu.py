@@ -163,6 +163,9 @@ def worker(args: argparse.Namespace) -> None:
     marks["built"] = time.time()
 
     class Clock(keras.callbacks.Callback):
+        # a batch hook that is not async-safe makes Keras fetch the logs after every step
+        # (a device sync), as the engine's heartbeat and monitoring callbacks do
+        async_safe = args.async_clock
         first_batch = 0.0
 
         def on_train_batch_end(self, batch, logs=None):
@@ -170,12 +173,12 @@ def worker(args: argparse.Namespace) -> None:
                 self.first_batch = time.time()
 
     clock = Clock()
-    cpu0 = os.times()
+    cpu0, threads0 = os.times(), thread_cpu()
     marks["fit"] = time.time()
     model.fit(dataset.x["train"], dataset.y["train"], batch_size=plan.batch_size, epochs=epochs,
               shuffle=True, verbose=0, callbacks=[clock])
     marks["fit_end"] = time.time()
-    cpu1 = os.times()
+    cpu1, threads1 = os.times(), thread_cpu()
     marks["first_batch"] = clock.first_batch
     scores = evaluate(spec.task, model, dataset)
     marks["evaluated"] = time.time()
@@ -190,6 +193,7 @@ def worker(args: argparse.Namespace) -> None:
            "samples_per_s": after_first / steady if steady > 0 else None,
            "fit_cpu_pct": 100 * fit_cpu / (marks["fit_end"] - marks["fit"]),
            "marks": marks, "tensorflow_imported": "tensorflow" in sys.modules,
+           "fit_threads": by_thread_name(threads0, threads1),
            "env": {k: os.environ.get(k) for k in ("CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS",
                                                   "XLA_PYTHON_CLIENT_MEM_FRACTION",
                                                   "XLA_PYTHON_CLIENT_PREALLOCATE",
@@ -202,6 +206,29 @@ def worker(args: argparse.Namespace) -> None:
         out.update(device=str(device), jax_peak_mb=stats.get("peak_bytes_in_use", 0) / 2**20,
                    jax_limit_mb=stats.get("bytes_limit", 0) / 2**20)
     Path(args.out).write_text(json.dumps(out, default=float))
+
+
+def thread_cpu() -> dict[str, tuple[str, float]]:
+    """CPU seconds (user + system) of each thread of this process: tid -> (name, seconds)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:  # the thread ended
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()  # fields[11:13]: utime, stime
+        out[task.name] = (stat[stat.index("(") + 1:stat.rindex(")")],
+                          (int(fields[11]) + int(fields[12])) / tick)
+    return out
+
+
+def by_thread_name(before: dict, after: dict) -> dict[str, float]:
+    """CPU seconds spent between two `thread_cpu` snapshots, summed by thread name."""
+    spent: dict[str, float] = {}
+    for tid, (name, cpu) in after.items():
+        spent[name] = spent.get(name, 0.0) + cpu - before.get(tid, (name, 0.0))[1]
+    return {k: round(v, 2) for k, v in sorted(spent.items(), key=lambda kv: -kv[1]) if v > 0}
 
 
 # --------------------------------------------------------------------------- sampling
@@ -266,14 +293,16 @@ def _mean(values: list[float]) -> float | None:
 
 
 # --------------------------------------------------------------------------- run
-def plan_mode(mode: str, names: list[str], metas: dict[str, dict], probe: Any) -> list[Any]:
-    """The resource plans of one mode: one for all (packed) or one per model (sequential)."""
+def plan_mode(mode: str, names: list[str], metas: dict[str, dict], probe: Any,
+              slots: int) -> list[Any]:
+    """The resource plans of one mode: one per model (sequential: each planned as if alone)
+    or one for all, packed `slots` to the GPU (the GPU pool's size)."""
     from training_lib.resources.plan import ModelNeed, plan_resources
 
     needs = [ModelNeed(n, metas[n]["footprint_mb"], metas[n]["batch_size"]) for n in names]
-    if mode == "packed":
-        return [plan_resources(probe, needs, gpu_packing=len(needs))]
-    return [plan_resources(probe, [need], gpu_packing=len(needs)) for need in needs]
+    if mode == "sequential":
+        return [plan_resources(probe, [need], gpu_packing=len(needs)) for need in needs]
+    return [plan_resources(probe, needs, gpu_packing=slots)]
 
 
 def launch(name: str, plan: Any, args: argparse.Namespace, tmp: Path, total_mb: int | None,
@@ -281,70 +310,86 @@ def launch(name: str, plan: Any, args: argparse.Namespace, tmp: Path, total_mb: 
     from training_lib.resources.apply import environment_for
 
     entry = plan.models[name]
-    plan_file = plan.save(tmp / f"{mode}-plan.json")
-    out, log = tmp / f"{mode}-{name}.json", tmp / f"{mode}-{name}.log"
+    tag = mode.replace(":", "-")
+    plan_file = plan.save(tmp / f"{tag}-{name}-plan.json")
+    out, log = tmp / f"{tag}-{name}.json", tmp / f"{tag}-{name}.log"
     cmd = [sys.executable, __file__, "worker", "--data", str(args.data), "--model", name,
            "--plan", str(plan_file), "--out", str(out), "--spawned", repr(time.time())]
     if args.epochs:
         cmd += ["--epochs", str(args.epochs)]
-    env = {**os.environ, **environment_for(entry, total_mb)}
+    if args.async_clock:
+        cmd.append("--async-clock")
+    extra = dict(kv.split("=", 1) for kv in args.env)
+    env = {**os.environ, **environment_for(entry, total_mb), **extra}
     with log.open("w") as f:
         return subprocess.Popen(cmd, env=env, stdout=f, stderr=subprocess.STDOUT), out, log
 
 
-def wait_all(procs: list[tuple[str, subprocess.Popen, Path, Path]],
-             deadline: float) -> dict[str, dict]:
-    results = {}
-    for name, proc, out, log in procs:
-        try:
-            code = proc.wait(timeout=max(1.0, deadline - time.time()))
-        except subprocess.TimeoutExpired:
-            for _, p, _, _ in procs:
-                p.kill()
-            raise SystemExit(f"{name}: still running at the deadline\n{log.read_text()[-3000:]}")
-        if code != 0 or not out.exists():
-            raise SystemExit(f"{name}: worker exited {code}\n{log.read_text()[-4000:]}")
-        results[name] = r = json.loads(out.read_text())
-        m = r["marks"]
-        print(f"  {name}: {r['samples_per_s'] or 0:,.0f} samples/s, test {r['metric']} "
-              f"{r['test']:.3f}, spawn -> first batch {m['first_batch'] - m['spawn']:.1f} s, "
-              f"fit {m['fit_end'] - m['fit']:.1f} s, spawn -> evaluated {m['evaluated'] - m['spawn']:.1f} s",
-              flush=True)
-    return results
+def collect(name: str, proc: subprocess.Popen, out: Path, log: Path) -> dict[str, Any]:
+    if proc.returncode != 0 or not out.exists():
+        raise SystemExit(f"{name}: worker exited {proc.returncode}\n{log.read_text()[-4000:]}")
+    r = {**json.loads(out.read_text()), "exited": time.time()}
+    m = r["marks"]
+    print(f"  {name}: {r['samples_per_s'] or 0:,.0f} samples/s, test {r['metric']} "
+          f"{r['test']:.3f}, spawn -> first batch {m['first_batch'] - m['spawn']:.1f} s, "
+          f"fit {m['fit_end'] - m['fit']:.1f} s, spawn -> exit {r['exited'] - m['spawn']:.1f} s",
+          flush=True)
+    return r
 
 
 def run_mode(mode: str, names: list[str], metas: dict, probe: Any, args: argparse.Namespace,
              tmp: Path, sampler: Sampler) -> dict[str, Any]:
+    """Train `names` under one mode: "sequential" (one at a time), "packed" (all at once)
+    or "packed:K" (planned for a GPU pool of K slots, at most K at once, like Airflow's)."""
     from training_lib.resources import mps
     from training_lib.resources.apply import mps_pipe_dir
 
+    kind, _, k = mode.partition(":")
+    if kind not in ("sequential", "packed"):
+        raise SystemExit(f"--modes: got {mode!r}; expected sequential, packed or packed:K")
+    slots = 1 if kind == "sequential" else int(k or len(names))
     total_mb = probe.gpus[0].memory_total_mb if probe.gpus else None
-    plans = plan_mode(mode, names, metas, probe)
-    entries = {n: p.models[n] for p in plans for n in p.models}
-    pipes = {mps_pipe_dir(e) for e in entries.values() if e.mps}
+    plans = plan_mode(kind, names, metas, probe, slots)
+    plan_of = {n: p for p in plans for n in p.models}
+    pipes = {mps_pipe_dir(p.models[n]) for n, p in plan_of.items() if p.models[n].mps}
     mps_on = bool(pipes) and all([mps.ensure_daemon(pipe, "0") for pipe in pipes])
     started = time.time()
-    deadline = started + args.timeout
-    results: dict[str, dict] = {}
+    pending, running, results = list(names), {}, {}
     try:
-        if mode == "packed":
-            procs = [(n, *launch(n, plans[0], args, tmp, total_mb, mode)) for n in names]
-            results = wait_all(procs, deadline)
-        else:
-            for name, plan in zip(names, plans):
-                results.update(wait_all([(name, *launch(name, plan, args, tmp, total_mb, mode))],
-                                        deadline))
+        while pending or running:
+            while pending and len(running) < slots:
+                name = pending.pop(0)
+                running[name] = launch(name, plan_of[name], args, tmp, total_mb, mode)
+            time.sleep(0.05)
+            for name, (proc, out, log) in list(running.items()):
+                if proc.poll() is not None:
+                    del running[name]
+                    results[name] = collect(name, proc, out, log)
+            if time.time() - started > args.timeout:
+                raise SystemExit(f"{mode}: still running after {args.timeout:.0f} s: "
+                                 f"{sorted(running)}")
     finally:
+        for proc, _, _ in running.values():
+            proc.kill()
         for pipe in pipes:
             mps.stop_daemon(pipe)
     ended = time.time()
     for name, r in results.items():
-        entry = entries[name]
+        entry = plan_of[name].models[name]
         r.update(cap_mb=entry.gpu_memory_mb, device_planned=entry.device, mps=entry.mps,
                  cpu_threads=entry.cpu_threads, nvml_peak_mb=sampler.pid_peak_mb.get(r["pid"]))
-    return {"mode": mode, "wall_s": ended - started, "start": started, "end": ended,
-            "models": results, "mps_planned": bool(pipes), "mps": mps_on,
-            **sampler.summary(started, ended)}
+    return {"mode": mode, "slots": slots, "wall_s": ended - started, "start": started,
+            "end": ended, "models": results, "mps_planned": bool(pipes), "mps": mps_on,
+            "fit_threads_cpu_s": thread_totals(results), **sampler.summary(started, ended)}
+
+
+def thread_totals(results: dict[str, dict]) -> dict[str, float]:
+    """CPU seconds during fit by thread name, summed over the mode's processes (top 8)."""
+    totals: dict[str, float] = {}
+    for r in results.values():
+        for name, cpu in r.get("fit_threads", {}).items():
+            totals[name] = totals.get(name, 0.0) + cpu
+    return {k: round(v, 1) for k, v in sorted(totals.items(), key=lambda kv: -kv[1])[:8]}
 
 
 def overlap(results: dict[str, dict]) -> dict[str, float]:
@@ -411,8 +456,9 @@ def run(args: argparse.Namespace) -> None:
 
 def report(runs: dict[str, dict], names: list[str], probe: Any, backend: str,
            sampler: Sampler, args: argparse.Namespace) -> None:
-    seq, packed = runs.get("sequential"), runs.get("packed")
-    both = [m for m in ("sequential", "packed") if m in runs]
+    packed_mode = next((m for m in runs if m != "sequential"), None)  # the table's packed
+    seq, packed = runs.get("sequential"), runs.get(packed_mode)
+    both = [m for m in ("sequential", packed_mode) if m in runs]
     lap = overlap(packed["models"]) if packed else {}
     print(f"\n{'model':29} {'metric':>17} {'samples/s alone':>15} {'packed':>8} "
           f"{'overlap':>7} {'test alone':>10} {'packed':>7} {'agree':>5} "
@@ -465,7 +511,13 @@ def report(runs: dict[str, dict], names: list[str], probe: Any, backend: str,
         "bench": "family_gpu", "gpu": probe.gpus[0].name if probe.gpus else None,
         "backend": backend, "cpus": probe.cpu_allowed, "models_n": len(names),
         "epochs": args.epochs or "schedule", "mps": bool(packed and packed["mps"]),
-        "nvml_errors": sampler.errors}
+        "label": args.label, "env": args.env, "async_clock": args.async_clock,
+        "packed_mode": packed_mode, "nvml_errors": sampler.errors}
+    print()
+    for mode, r in runs.items():
+        vs = f", {r['wall_s'] / seq['wall_s']:.3f} of sequential" if seq else ""
+        print(f"{mode}: wall {r['wall_s']:.1f} s{vs}; CPU s during fit by thread: "
+              f"{r['fit_threads_cpu_s']}")
     for mode, r in runs.items():
         result[mode] = {k: (round(v, 1) if isinstance(v, float) else v) for k, v in r.items()
                         if k not in ("models", "start", "end")}
@@ -478,7 +530,7 @@ def report(runs: dict[str, dict], names: list[str], probe: Any, backend: str,
                       tensorflow_imported=any(v for r in rows.values() for k, v in r.items()
                                               if k.startswith("tensorflow_imported")))
         launch = max(r["launch_s_packed"] for r in rows.values())
-        print(f"\nfamily wall time: one after another {seq['wall_s']:.1f} s, all at once "
+        print(f"family wall time: one after another {seq['wall_s']:.1f} s, {packed_mode} "
               f"{packed['wall_s']:.1f} s, ratio {ratio:.3f} (goal <= 0.25: "
               f"{'met' if ratio <= 0.25 else 'not met'}); packed: slowest launch (spawn -> "
               f"first batch) {launch:.1f} s; sum of launches alone "
@@ -501,13 +553,20 @@ def main(argv: list[str] | None = None) -> None:
     rn.add_argument("--models", help="comma-separated model names (default: all in --data)")
     rn.add_argument("--epochs", type=int, default=0, help="epochs for every model "
                     "(default: each model's schedule, as bench/models.py)")
-    rn.add_argument("--modes", default="sequential,packed")
+    rn.add_argument("--modes", default="sequential,packed",
+                    help="sequential, packed (all at once), packed:K (a GPU pool of K slots)")
+    rn.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                    help="extra environment for every worker (after the plan's)")
+    rn.add_argument("--async-clock", action="store_true",
+                    help="let Keras dispatch the batch hook asynchronously (no sync per step)")
+    rn.add_argument("--label", default="", help="a name for this run in the JSON line")
     rn.add_argument("--timeout", type=float, default=900.0, help="seconds per mode")
     wk = sub.add_parser("worker", help=argparse.SUPPRESS)
     for flag in ("--data", "--model", "--plan", "--out"):
         wk.add_argument(flag, required=True)
     wk.add_argument("--epochs", type=int, default=0)
     wk.add_argument("--spawned", type=float, required=True)
+    wk.add_argument("--async-clock", action="store_true")
     args = parser.parse_args(argv)
     {"export": export, "run": run, "worker": worker}[args.command](args)
 

@@ -18,5 +18,9 @@ Strategies (`collaboration.strategies` in a preset):
   that tokenizer; their byte embedding tables are averaged between rounds,
   weighted by training-set sizes.
 
+Each strategy is one class registered in `config.extensions.STRATEGIES` with its
+share and consume halves (strategies/base.py); share.py and consume.py dispatch
+through the registry, and the preset's `collaboration.strategies` is checked against it.
+
 Nothing here imports Airflow; keras and numpy are imported where arrays are made.
 """

@@ -1,7 +1,8 @@
 """Watching a model while it trains: system samples, anomaly detectors, anomaly events.
 
     system.py      SystemSampler: CPU, memory, disk I/O, GPUs (NVML) -> system.jsonl
-    detectors.py   streaming detectors on metric points, epochs and system samples
+    detectors/     streaming detectors on metric points, epochs and system samples,
+                   one registered class per module (config.extensions.DETECTORS)
     events.py      AnomalyEvent and the run store's anomalies.jsonl
     callback.py    AnomalyMonitor: feeds the detectors from a ResumableFit, acts
     session.py     start_monitoring(): what the training worker calls

@@ -71,10 +71,10 @@ class AnomalyMonitor(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         loss = (logs or {}).get("loss")
-        nan = self.detectors.get("nan")
+        nan: Any = self.detectors.get("nan")  # NonFinite: checked on every batch
         if (self.config.enabled and isinstance(loss, float) and not math.isfinite(loss)
-                and nan is not None and not nan.active):  # type: ignore[attr-defined]
-            finding = nan.update(self.step, self.step - 1, {"loss": loss})  # type: ignore[attr-defined]
+                and nan is not None and not nan.active):
+            finding = nan.update(self.step, self.step - 1, {"loss": loss})
             if finding is not None:
                 self.act(finding)
 

@@ -7,8 +7,8 @@ Rules:
 - GPUs (when the preset allows them and NVML sees healthy ones) are packed
   `gpu_packing` models per GPU, round robin, each capped at its share of the free
   memory; with `distributed_training` a model gets every GPU (MirroredStrategy).
-- CPU-only: the allowed CPUs are split over the models that can run at once
-  (the CPU pool's slots), at least one thread each.
+- CPU threads: the allowed CPUs are split over the models that can run at once
+  (the slots of the pool they train in: CPUs, or GPUs x packing), at least one each.
 - The batch size is halved until the model's estimated footprint fits its cap.
 - Models sharing a GPU run under CUDA MPS when the machine has it, so their kernels
   overlap instead of being time-sliced (see mps.py).
@@ -89,7 +89,11 @@ def plan_resources(probe: MachineProbe, needs: list[ModelNeed], *, use_gpu: bool
     if cap:  # an operator's limit on concurrent trainings on this machine
         pools = {name: max(1, min(slots, int(cap))) for name, slots in pools.items()}
         cpu_slots = min(cpu_slots, pools[CPU_POOL])
-    concurrent = max(1, min(len(needs), cpu_slots))
+    # CPUs are split over the trainings that can run at once, not over every model planned:
+    # 11 models queued for a GPU pool of 4 run 4 at a time, and one process feeding a GPU
+    # kept 3-5 cores busy (Keras on JAX, H200: bench/family_gpu.py)
+    running = pools[GPU_POOL] if gpus else cpu_slots
+    concurrent = max(1, min(len(needs), running))
     threads = max(1, probe.cpu_allowed // concurrent)
     models: dict[str, ModelPlan] = {}
     per_gpu: dict[int, int] = {}

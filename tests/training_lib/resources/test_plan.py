@@ -102,3 +102,20 @@ def test_models_packed_on_a_gpu_use_mps_when_available():
     assert not alone.models["vision_service"].mps  # nothing to share the GPU with
     no_mps = plan_resources(dataclasses.replace(probe, mps=False), NEEDS)
     assert not any(p.mps for p in no_mps.models.values())
+
+
+def test_cpu_threads_are_split_over_the_trainings_that_run_at_once():
+    """11 models on one GPU of a 16-CPU machine: a pool of 4 runs 4 at a time, so each
+    gets 4 threads; packing all 11 leaves one each; without a GPU, the CPU pool's 16 slots
+    run all 11 at once."""
+    probe = dataclasses.replace(probe_machine(h100s(1)), cpu_allowed=16)
+    needs = [ModelNeed(f"m{i}", 64, 32) for i in range(11)]
+    pool_of_4 = plan_resources(probe, needs, gpu_packing=4)
+    assert pool_of_4.pools[GPU_POOL] == 4
+    assert {p.cpu_threads for p in pool_of_4.models.values()} == {4}
+    all_11 = plan_resources(probe, needs, gpu_packing=11)
+    assert {p.cpu_threads for p in all_11.models.values()} == {1}
+    cpu_only = plan_resources(probe, needs, use_gpu=False)
+    assert {p.cpu_threads for p in cpu_only.models.values()} == {1}
+    env = environment_for(pool_of_4.models["m0"], total_gpu_mb=81559)
+    assert env["OMP_NUM_THREADS"] == env["TF_NUM_INTRAOP_THREADS"] == "4"

@@ -18,9 +18,10 @@ class Overfitting(Detector):
 
     class Config(DetectorConfig):
         action: Action = "warn"
-        patience_epochs: int = Field(3, ge=1, description="epochs of validation loss above its best")
-        min_gap_growth: float = Field(0.05, ge=0,
-                                      description="val-train gap growth, relative to the best val loss")
+        patience_epochs: int = Field(3, ge=1,
+                                     description="epochs of validation loss above its best")
+        min_gap_growth: float = Field(
+            0.05, ge=0, description="val-train gap growth, relative to the best val loss")
 
     def __init__(self, patience: int = 3, min_gap_growth: float = 0.05) -> None:
         self.patience, self.min_gap_growth = patience, min_gap_growth

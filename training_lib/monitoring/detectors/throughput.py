@@ -22,7 +22,8 @@ class ThroughputCollapse(Detector):
 
     class Config(DetectorConfig):
         action: Action = "warn"
-        ratio: float = Field(0.3, gt=0, lt=1, description="below this fraction of the recent median")
+        ratio: float = Field(0.3, gt=0, lt=1,
+                             description="below this fraction of the recent median")
         window: int = Field(10, ge=3, le=1000, description="log points in the baseline")
         patience: int = Field(3, ge=1, description="consecutive slow log points")
 
