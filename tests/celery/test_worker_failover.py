@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.tiny_data import write_tiny_data
-from tests.live.conftest import DAG_FILE, FIXTURES, LiveStack
+from tests.fixtures.live_stack import DAG_FILE, FIXTURES, LiveStack
 
 pytestmark = pytest.mark.slow
 PG = "postgresql+psycopg2://postgres@127.0.0.1:5432/{db}"

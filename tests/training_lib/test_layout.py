@@ -94,3 +94,17 @@ def test_no_module_imports_another_modules_private_names():
             if private:
                 offenders.append(f"{name} imports {private} from {node.module}")
     assert offenders == []
+
+
+def test_tests_share_helpers_through_fixtures_only():
+    """A test module imports shared helpers from tests/fixtures/, never from another test
+    module or another folder's conftest.py (pytest finds conftest fixtures by itself)."""
+    offenders = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([node.module] if isinstance(node, ast.ImportFrom) and node.module
+                     else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            for name in names:
+                if name.startswith("tests.") and not name.startswith("tests.fixtures"):
+                    offenders.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert offenders == []

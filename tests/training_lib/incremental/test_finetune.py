@@ -105,7 +105,7 @@ def test_nothing_new_short_circuits_with_a_clear_message(tmp_path):
 
 
 def test_rejected_version_is_tagged_and_the_champion_stays():
-    from tests.training_lib.registry.test_promotion import _alias, _versions
+    from tests.fixtures.registry_models import alias_of as _alias, register_versions as _versions
     from training_lib.registry import tracking
     from training_lib.registry.promotion import _apply_guard, move_alias
 

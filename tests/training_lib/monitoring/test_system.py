@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.training_lib.resources.fake_nvml import FakeNvml
+from tests.fixtures.fake_nvml import FakeNvml
 from training_lib.monitoring.system import SystemSampler, memory_usage, read_samples
 
 

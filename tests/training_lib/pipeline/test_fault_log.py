@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.training_lib.resources.fake_nvml import h100s
+from tests.fixtures.fake_nvml import h100s
 from training_lib.errors import TrainingError
 from training_lib.pipeline import fault_log, stages
 from training_lib.pipeline.launcher import TrainingStalled

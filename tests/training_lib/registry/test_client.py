@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.training_lib.registry.test_promotion import _alias, _versions
+from tests.fixtures.registry_models import alias_of as _alias, register_versions as _versions
 from training_lib.config.schema import Promotion
 from training_lib.errors import RegistryError
 from training_lib.registry import client, tracking

@@ -10,6 +10,9 @@ from training_lib.registry import client, tracking
 from training_lib.registry.promotion import decide, move_alias
 from training_lib.registry.rollback import history, rollback, versions
 
+from tests.fixtures.registry_models import alias_of as _alias
+from tests.fixtures.registry_models import register_versions as _versions
+
 RULES = dict(margin=0.01, min_metric=0.5, min_lift=0.05)
 
 
@@ -32,28 +35,6 @@ def test_rules_at_boundaries(metric, baseline, champion, tag):
     assert f"{metric:.4f}" in decision.reason  # the numbers are in the reason
     assert ("champion" in decision.aliases) == (tag == "release")
     assert ("challenger" in decision.aliases) == (tag == "candidate")
-
-
-def _versions(n: int) -> str:
-    """A registered model with n versions (tiny real artifacts), champion unset."""
-    import pathlib
-    import tempfile
-
-    c = tracking.client()
-    name = f"model_{uuid.uuid4().hex[:8]}"
-    c.create_registered_model(name)
-    for _ in range(n):
-        run = c.create_run(tracking.experiment_id("registry_tests")).info.run_id
-        folder = pathlib.Path(tempfile.mkdtemp())
-        (folder / "MLmodel").write_text("flavors: {}\n")
-        c.log_artifacts(run, str(folder), "model")
-        c.create_model_version(name, source=f"runs:/{run}/model", run_id=run)
-    return name
-
-
-def _alias(name: str, alias: str) -> str | None:
-    version = client.get_version_by_alias(name, alias)
-    return str(version.version) if version is not None else None
 
 
 def test_promotion_moves_champion_and_previous_and_rollback_restores():

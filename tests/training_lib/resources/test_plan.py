@@ -6,7 +6,7 @@ import dataclasses
 import psutil
 import pytest
 
-from tests.training_lib.resources.fake_nvml import FakeNvml, h100s
+from tests.fixtures.fake_nvml import FakeNvml, h100s
 from training_lib.resources.apply import environment_for
 from training_lib.resources.plan import CPU_POOL, GPU_POOL, ModelNeed, ResourcePlan, plan_resources
 from training_lib.resources.probe import probe_machine
