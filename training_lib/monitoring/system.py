@@ -179,16 +179,3 @@ class SystemSampler:
             except Exception as e:
                 log.debug("NVML sample of GPU %d failed: %s", index, e)
         return out
-
-
-def read_samples(path: Path) -> list[dict[str, Any]]:
-    """The samples of one system.jsonl (lines cut by a kill are skipped)."""
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            out.append(json.loads(line))
-        except ValueError:
-            continue
-    return out

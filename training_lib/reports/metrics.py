@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from training_lib.monitoring.events import run_events
-from training_lib.monitoring.system import read_samples
+from training_lib.runs.files import read_jsonl
 from training_lib.runs.folder import RunFolder
 
 Streams = dict[str, dict[int, tuple[list[dict[str, Any]], list[dict[str, Any]]]]]
@@ -57,7 +57,7 @@ def run_system(run_dir: Path) -> dict[str, dict[int, list[dict[str, Any]]]]:
     out: dict[str, dict[int, list[dict[str, Any]]]] = {}
     for folder in RunFolder(run_dir).rounds():
         if folder.system.exists():
-            out.setdefault(folder.model, {})[folder.index] = read_samples(folder.system)
+            out.setdefault(folder.model, {})[folder.index] = read_jsonl(folder.system)
     return out
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 
 from tests.fixtures.fake_nvml import FakeNvml
-from training_lib.monitoring.system import SystemSampler, memory_usage, read_samples
+from training_lib.monitoring.system import SystemSampler, memory_usage
+from training_lib.runs.files import read_jsonl
 
 
 class NvmlWithSensors(FakeNvml):
@@ -25,7 +26,7 @@ def test_samples_of_this_process_and_its_gpus(tmp_path):
     while time.monotonic() < deadline:
         sum(range(10000))
     sampler.stop()
-    samples = read_samples(tmp_path / "system.jsonl")
+    samples = read_jsonl(tmp_path / "system.jsonl")
     assert len(samples) >= 3 and sampler.samples == len(samples) and block
     last = samples[-1]
     assert last["step"] == 42 and last["rss_mb"] > 64
@@ -43,7 +44,7 @@ def test_no_driver_means_no_gpu_samples_not_an_error(tmp_path):
                             nvml=FakeNvml(fail_init=True)).start()
     sampler.stop()
     assert "Driver Not Loaded" in sampler.nvml_error
-    assert read_samples(tmp_path / "s.jsonl")[-1]["gpus"] == []
+    assert read_jsonl(tmp_path / "s.jsonl")[-1]["gpus"] == []
 
 
 def test_memory_cap_from_cgroup_v2(tmp_path):

@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from training_lib.errors import RegistryError
-from training_lib.registry import client, tracking
+from training_lib.registry import tracking
 from training_lib.registry.promotion import decide, move_alias
 from training_lib.registry.rollback import history, rollback, versions
 
