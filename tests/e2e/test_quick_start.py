@@ -29,8 +29,9 @@ def test_quick_start_runs_end_to_end(tiny_data, airflow_db):
     client = tracking.client()
     for model, row in evaluation.items():
         assert row["status"] == "trained"
-        run = client.get_run(row["mlflow_run_id"])
-        assert run.data.tags["model"] == model and run.data.tags["preset"] == "quick_start"
+        mlflow_run = client.get_run(row["mlflow_run_id"])
+        assert mlflow_run.data.tags["model"] == model
+        assert mlflow_run.data.tags["preset"] == "quick_start"
         history = client.get_metric_history(row["mlflow_run_id"], "epoch_loss")
         assert len(history) == 2 and all(m.value == m.value for m in history)  # one per epoch
         test_metric = client.get_run(row["mlflow_run_id"]).data.metrics[f"test_{row['metric']}"]
