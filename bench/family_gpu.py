@@ -35,6 +35,7 @@ Local smoke run (CPU, TensorFlow backend):
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import subprocess
@@ -197,7 +198,7 @@ def worker(args: argparse.Namespace) -> None:
            "env": {k: os.environ.get(k) for k in ("CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS",
                                                   "XLA_PYTHON_CLIENT_MEM_FRACTION",
                                                   "XLA_PYTHON_CLIENT_PREALLOCATE",
-                                                  "CUDA_MPS_PIPE_DIRECTORY")}}
+                                                  "CUDA_MPS_PIPE_DIRECTORY", "XLA_FLAGS")}}
     if keras.backend.backend() == "jax":
         import jax
 
@@ -428,6 +429,8 @@ def run(args: argparse.Namespace) -> None:
     if unknown:
         raise SystemExit(f"--models: {unknown} not in {args.data} (has {list(metas)})")
     probe = probe_machine()
+    if args.no_mps:  # to measure what MPS brings: plan as if the machine had none
+        probe = dataclasses.replace(probe, mps=False)
     gpu = probe.gpus[0] if probe.gpus else None
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     print(f"GPU: {gpu.name + f', {gpu.memory_total_mb} MiB' if gpu else 'none'} "
@@ -448,7 +451,8 @@ def run(args: argparse.Namespace) -> None:
                 r = runs[mode]
                 print(f"{mode}: {r['wall_s']:.1f} s wall; GPU util mean {r['gpu_util_mean']}% "
                       f"max {r['gpu_util_max']}%; GPU memory peak {r['gpu_mem_peak_mb']} MiB; "
-                      f"host CPU mean {r['cpu_mean']}%; MPS {r['mps']}", flush=True)
+                      f"host CPU mean {r['cpu_mean']}%; MPS {r['mps']}; XLA_FLAGS "
+                      f"{next(iter(r['models'].values()))['env'].get('XLA_FLAGS')!r}", flush=True)
     finally:
         sampler.close()
     report(runs, names, probe, backend, sampler, args)
@@ -456,7 +460,8 @@ def run(args: argparse.Namespace) -> None:
 
 def report(runs: dict[str, dict], names: list[str], probe: Any, backend: str,
            sampler: Sampler, args: argparse.Namespace) -> None:
-    packed_mode = next((m for m in runs if m != "sequential"), None)  # the table's packed
+    packed_mode = "packed" if "packed" in runs else next(
+        (m for m in runs if m != "sequential"), None)  # the table's packed column
     seq, packed = runs.get("sequential"), runs.get(packed_mode)
     both = [m for m in ("sequential", packed_mode) if m in runs]
     lap = overlap(packed["models"]) if packed else {}
@@ -512,10 +517,11 @@ def report(runs: dict[str, dict], names: list[str], probe: Any, backend: str,
         "backend": backend, "cpus": probe.cpu_allowed, "models_n": len(names),
         "epochs": args.epochs or "schedule", "mps": bool(packed and packed["mps"]),
         "label": args.label, "env": args.env, "async_clock": args.async_clock,
+        "no_mps": args.no_mps,
         "packed_mode": packed_mode, "nvml_errors": sampler.errors}
     print()
     for mode, r in runs.items():
-        vs = f", {r['wall_s'] / seq['wall_s']:.3f} of sequential" if seq else ""
+        vs = f", {r['wall_s'] / seq['wall_s']:.3f} of sequential" if seq and r is not seq else ""
         print(f"{mode}: wall {r['wall_s']:.1f} s{vs}; CPU s during fit by thread: "
               f"{r['fit_threads_cpu_s']}")
     for mode, r in runs.items():
@@ -559,6 +565,7 @@ def main(argv: list[str] | None = None) -> None:
                     help="extra environment for every worker (after the plan's)")
     rn.add_argument("--async-clock", action="store_true",
                     help="let Keras dispatch the batch hook asynchronously (no sync per step)")
+    rn.add_argument("--no-mps", action="store_true", help="plan as if MPS were unavailable")
     rn.add_argument("--label", default="", help="a name for this run in the JSON line")
     rn.add_argument("--timeout", type=float, default=900.0, help="seconds per mode")
     wk = sub.add_parser("worker", help=argparse.SUPPRESS)

@@ -1,7 +1,9 @@
 """The `rollback` DAG: point a model's `champion` alias back at an earlier version.
 
-Trigger it from the UI; the form offers the model names and an optional version
-(empty: the `previous` alias). The move is recorded in the model's history.
+Trigger it from the UI; the form offers the registered models that have a version to roll
+back to, with their champion and previous versions, and an optional version (empty: the
+`previous` alias). The move is recorded in the model's history with the user who
+triggered it.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Any
 from airflow.sdk import DAG, Param, task
 
 from training_lib.config.model_specs import MODELS
+from training_lib.registry.model_index import rollback_choices
 
 
 @task(task_id="rollback")
@@ -19,9 +22,26 @@ def rollback_task(**context: Any) -> dict[str, Any]:
 
     params = context["params"]
     version = params.get("version")
-    who = f"airflow run {context['run_id']}"
+    dag_run = context.get("dag_run")
+    user = getattr(dag_run, "triggering_user_name", None)
+    who = f"airflow {user or 'rollback DAG'} (run {context['run_id']})"
     return rollback(params["model"], str(version) if version else None,
-                    params.get("reason") or f"rollback requested by {who}")
+                    params.get("reason") or f"rollback requested by {who}", actor=who)
+
+
+def model_param() -> Param:
+    """The form's model field, from the registry's cached model list (read with `json`
+    only: parsing this file must not import mlflow nor call the server); built-in names
+    until something was registered."""
+    choices = rollback_choices()
+    if choices:
+        return Param(next(iter(choices)), type="string", examples=list(choices),
+                     values_display=choices, title="Model",
+                     description="registered models with an earlier version to roll back to "
+                                 "(champion and previous shown; list as of the last parse)")
+    return Param(sorted(MODELS)[0], type="string", examples=sorted(MODELS), title="Model",
+                 description="no registered model has an earlier version yet; a built-in name "
+                             "or your custom model's name")
 
 
 def build_rollback_dag() -> DAG:
@@ -34,9 +54,7 @@ def build_rollback_dag() -> DAG:
         tags=["registry", "rollback"],
         doc_md=__doc__,
         params={
-            "model": Param(sorted(MODELS)[0], type="string", examples=sorted(MODELS),
-                           title="Model", description="the registered model to roll back "
-                           "(a built-in name, or your custom model's name)"),
+            "model": model_param(),
             "version": Param(None, type=["null", "integer"], minimum=1, title="Version",
                              description="empty: the version the 'previous' alias points to"),
             "reason": Param("", type="string", title="Why", description="kept in the history"),

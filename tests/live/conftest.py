@@ -33,6 +33,9 @@ def live_stack(tmp_path_factory):
     try:
         assert control.up(timeout=300) == 0, (root / "var" / "logs" / "airflow.log").read_text()[-3000:]
         os.environ["MLFLOW_TRACKING_URI"] = "http://127.0.0.1:15000"
+        from training_lib.stack.env import mlflow_login_environment
+
+        os.environ.update(mlflow_login_environment())  # the pipeline's service login
         yield LiveStack(AirflowApi(), write_tiny_data(root / "data"))
     finally:
         control.down()

@@ -68,6 +68,17 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
     ("description: x\ntarget_models: [math_model]\n", "key 'epochs': missing"),
     ("description: x\ntarget_models: [math_model]\nepochs: 2\nrounds: 3\n",
      "key 'rounds': got 3 (int); expected 1 unless enable_collaborative_training is true"),
+    ("description: x\ntarget_models: [multimodal_service]\nepochs: 2\n"
+     "models: {multimodal_service: {fields: {caption: text}}}\n",
+     "key 'models.multimodal_service.fields.caption': got 'caption' (str); expected a field of "
+     "multimodal_service's record format (pairs: image, audio, text, label)"),
+    ("description: x\ntarget_models: [math_model]\nepochs: 2\n"
+     "models: {math_model: {fields: {problem: ''}}}\n",
+     "key 'models.math_model.fields.problem': got '' (str); expected the key a record holds"),
+    ("description: x\ntarget_models: [vision_service]\nepochs: 2\n"
+     "models: {vision_service: {fields: {label: digit}}}\n",
+     "key 'models.vision_service.fields.label': got 'label' (str); expected no `fields:`: "
+     "vision_service reads no JSON records (it consumes image, document)"),
     ("- a list\n", "top level must be a mapping"),
     ("description: [unclosed\n", "invalid YAML"),
 ])
@@ -146,3 +157,14 @@ def test_an_explicit_monitor_mode_wins_and_travels_in_the_resolved_config(tmp_pa
     assert preset.settings.checkpoint.monitor_mode == "max"
     assert preset.resolved()["checkpoint"]["monitor_mode"] == "max"
     assert "every_steps" not in preset.resolved()["checkpoint"]
+
+
+def test_fields_map_canonical_names_per_model_and_groups_reach_their_members(tmp_path):
+    path = _write(tmp_path, "fields", "description: user keys\nepochs: 1\n"
+                  "target_models: [multimodal_service, math_model, concept_models]\nmodels:\n"
+                  "  multimodal_service: {fields: {text: caption, label: digit}}\n"
+                  "  math_model: {fields: {problem: question, answer: result}}\n"
+                  "  concept_models: {fields: {state_before: s0, strategy: plan}}\n")
+    s = load_preset(path).settings
+    assert s.models["multimodal_service"].fields == {"text": "caption", "label": "digit"}
+    assert s.models["math_model"].fields == {"problem": "question", "answer": "result"}

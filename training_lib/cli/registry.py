@@ -20,28 +20,38 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_rollback(args: argparse.Namespace) -> int:
+    from training_lib.registry.aliases import v
     from training_lib.registry.rollback import rollback
 
     done = rollback(args.model, args.version, args.why)
-    print(f"{done['model']}: champion v{done['from']} -> v{done['to']} ({done['reason']})")
+    print(f"{done['model']}: champion {v(done['from'])} -> {v(done['to'])} ({done['reason']})")
     return 0
 
 
 def run_history(args: argparse.Namespace) -> int:
-    from training_lib.registry.rollback import history
+    from training_lib.registry.aliases import v
+    from training_lib.registry.rollback import history, status_history
 
     moves = history(args.model)
     if not moves:
         print(f"{args.model}: no promotion or rollback recorded")
     for m in moves:
-        print(f"{m['time']:25} {m['who']:10} {m['action']:9} {m['alias']:10} "
-              f"v{m['from']} -> v{m['to']}  {m['why']}")
+        when = f"{m['time']}{' (noticed)' if m['noticed'] else ''}"
+        print(f"{when:31} {m['who'][:28]:28} {m['action']:8} {m['alias']:10} "
+              f"{v(m['from']):>5} -> {v(m['to']):5}  {m['why']}")
+    changes = status_history(args.model)
+    if changes:
+        print("\nstatus changes:")
+    for c in changes:
+        print(f"{c['time']:31} {c['who'][:28]:28} {c['action']:8} v{c['version']:<9} "
+              f"{c['from'] or 'none':>11} -> {c['to']:11}  {c['why']}")
     return 0
 
 
 def run_versions(args: argparse.Namespace) -> int:
     from training_lib.registry.rollback import versions
 
-    for v in versions(args.model):
-        print(f"v{v['version']:<4} {v['status']:12} {','.join(v['aliases']):20} {v['reason']}")
+    for row in versions(args.model):
+        print(f"v{row['version']:<4} {row['status']:12} {','.join(row['aliases']):20} "
+              f"{row['reason']}")
     return 0

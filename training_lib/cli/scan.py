@@ -6,6 +6,10 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from training_lib.data.labels import LabelGroup
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,6 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--time-limit", type=float, default=None, metavar="S",
                         help="per-file inspection limit in seconds (default 20)")
     parser.add_argument("--floor", type=float, default=0.5, help="quality floor for 'usable' counts")
+    parser.add_argument("--min-class-files", type=int, default=5, metavar="N",
+                        help="a class folder needs at least N files of its type (the preset "
+                             "key min_class_files; default 5)")
     parser.set_defaults(func=run)
 
 
@@ -54,6 +61,23 @@ class _Progress:
             print(f"scanning {done}/{total} ({share:.0%})", file=sys.stderr, flush=True)
 
 
+def labels_text(groups: list[LabelGroup], min_class_files: int, limit: int = 40) -> str:
+    """The label set inferred per folder, or why none, for the user to check before
+    training (a preset's `datasets: [{path: ..., labels: ...}]` overrides it)."""
+    labelled = [g for g in groups if g.classes]
+    unlabelled = [g for g in groups if not g.classes]
+    lines = [f"labels (class folders of >= {min_class_files} files; records are labelled by "
+             "their fields; declare `labels:` in a preset's datasets to override)"]
+    for g in [*labelled, *unlabelled][:limit]:
+        lines.append(f"  {g.line()}")
+        lines += [f"      {note}" for note in g.notes()[:6]]
+    if len(groups) > limit:
+        lines.append(f"  ... {len(groups) - limit} more folders without classes")
+    if not labelled:
+        lines.append("  no class folders found: every file is unlabelled")
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
     from training_lib import settings
     from training_lib.data.quality import report as quality_report
@@ -65,10 +89,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = scan_folder(args.data_dir, catalog, include=tuple(args.include or ("**/*",)),
                              exclude=tuple(args.exclude), skip_hidden=not args.hidden,
-                             progress=_Progress(), workers=args.workers, **limits)
+                             progress=_Progress(), workers=args.workers,
+                             min_class_files=args.min_class_files, **limits)
     finally:
         catalog.close()
     print(quality_report.summary_text(report, args.floor))
+    print("\n" + labels_text(report.labels, args.min_class_files))
     html_path = args.report or settings.store_dir() / "scan_reports" / f"{settings.safe_name(str(report.root))}.html"
     quality_report.write_html(report, html_path, args.floor)
     print(f"\ncatalog: {catalog.db_path}\nreport:  {html_path}")
@@ -77,5 +103,7 @@ def run(args: argparse.Namespace) -> int:
         with open(args.json, "w", encoding="utf-8") as fh:
             for item in report.json_lines():
                 fh.write(json.dumps(item, default=str) + "\n")
-        print(f"json:    {args.json}")
+        labels_path = args.json.with_name(args.json.stem + ".labels.json")
+        labels_path.write_text(json.dumps([g.to_json() for g in report.labels], indent=1))
+        print(f"json:    {args.json}\nlabels:  {labels_path}")
     return 0

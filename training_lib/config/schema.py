@@ -16,7 +16,7 @@ from training_lib.config.cron import cron_error
 from training_lib.config.extensions import STRATEGIES
 from training_lib.config.keyed_error import KeyedValueError
 from training_lib.config.entry_points import entry_point_error
-from training_lib.config import file_types, model_specs
+from training_lib.config import file_types, model_specs, record_fields
 
 # the registered file types (config.file_types), as the literal a selector's `types` takes
 DataType = Literal[file_types.type_names()]  # type: ignore[valid-type]
@@ -31,13 +31,29 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
+class LabelField(_Strict):
+    """`labels: {field: NAME}`: records take their label from field NAME (a table's column)."""
+
+    field: str = Field(min_length=1)
+
+
+class LabelFile(_Strict):
+    """`labels: {file: labels.csv}`: a CSV in the dataset folder mapping path -> label."""
+
+    file: str = Field(min_length=1)
+
+
 class DatasetSelector(_Strict):
-    """Which files of the data root a preset uses."""
+    """Which files of the data root a preset uses, and where their class labels come from."""
 
     path: str = Field(".", description="folder relative to the data root")
     include: tuple[str, ...] = Field(("**/*",), description="glob patterns to keep")
     exclude: tuple[str, ...] = Field((), description="glob patterns to drop")
     types: tuple[DataType, ...] | None = Field(None, description="keep only these file types")
+    labels: Literal["infer", "subfolders", "none"] | LabelField | LabelFile = Field(
+        "infer", description="subfolders: one subfolder of `path` per class (Keras, "
+                             "torchvision); none; {field: NAME}; {file: labels.csv}; infer: "
+                             "class folders only where unambiguous (data/labels.py)")
 
 
 # Which way is better for the metrics a checkpoint may be ranked by (a "val_"/"epoch_"
@@ -117,6 +133,10 @@ class ModelOverrides(_Strict):
     learning_rate: float | None = Field(None, gt=0)
     urgency: int | None = Field(None, ge=0, le=10)
     target_column: str | None = None
+    fields: dict[str, str] | None = Field(
+        None, description="canonical record field -> the key the model's records hold it "
+                          "under ({text: caption}); unset fields use the canonical name or a "
+                          "synonym (config/record_fields.py)")
 
 
 
@@ -199,6 +219,8 @@ class PresetModel(_Strict):
     deterministic: bool = Field(False, description="deterministic ops (exact resume on CPU)")
     urgency: int = Field(5, ge=0, le=10)
     quality_floor: float = Field(0.5, ge=0, le=1)
+    min_class_files: int = Field(5, ge=1, le=100000, description="a class with fewer files "
+                                 "is not inferred, and is dropped from training with a warning")
     preprocessing: Preprocessing = Preprocessing()
     promotion: Promotion = Promotion()
     anomalies: AnomalyConfig = AnomalyConfig()
@@ -232,6 +254,15 @@ class PresetModel(_Strict):
         override = getattr(self.models.get(model), key, None)
         return override if override is not None else getattr(self, key)
 
+    def fields_for(self, model: str) -> dict[str, str]:
+        """A model's `models.<model>.fields`, else those of a group it is in, else {}."""
+        groups = [g for g, members in model_specs.GROUPS.items() if model in members]
+        for name in (model, *groups):
+            overrides = self.models.get(name)
+            if overrides is not None and overrides.fields:
+                return dict(overrides.fields)
+        return {}
+
     @model_validator(mode="after")
     def _consistent(self) -> "PresetModel":
         clash = set(self.custom_models) & set(model_specs.known_names())
@@ -241,4 +272,18 @@ class PresetModel(_Strict):
         if self.rounds > 1 and not self.enable_collaborative_training:
             raise KeyedValueError(("rounds",), self.rounds,
                               "1 unless enable_collaborative_training is true")
+        for name, overrides in self.models.items():
+            problem = overrides.fields and record_fields.field_error(
+                overrides.fields, self._consumes(name), name)
+            if problem:
+                field, value, expected = problem
+                raise KeyedValueError(("models", name, "fields", field), value, expected)
         return self
+
+    def _consumes(self, model: str) -> tuple[str, ...]:
+        """The data kinds of a built-in or custom model, or of a group's members."""
+        if model in self.custom_models:
+            return self.custom_models[model].consumes
+        members = model_specs.GROUPS.get(model, (model,))
+        return tuple(k for m in members if m in model_specs.MODELS
+                     for k in model_specs.MODELS[m].consumes)

@@ -1,21 +1,26 @@
 """Great Expectations validation of a catalog, with Data Docs saved in the run folder.
 
-The catalog becomes two tables: `files` (one row per file) and `classes` (one row per
-(type, label) of the usable supervised files, with its count). Two suites run on
-them, built from the preset:
+The catalog becomes tables: `files` (one row per file), `supervised` (the usable files
+of the supervised types), `classes` (one row per (type, label) of those, with its
+count) and `trainable` (the classes of at least `min_class_files` files). Two suites
+run on them, built from the preset. Critical expectations are only those that make
+training meaningless; a small class is a warning (routing drops it from training):
 
 | suite    | expectation                                  | threshold                   |
 |----------|----------------------------------------------|-----------------------------|
 | critical | at least one file                            |                             |
-| critical | score >= quality_floor                       | mostly 0.5                  |
-| critical | content hash unique                          | mostly 0.5                  |
-| critical | label present on supervised files            | mostly 0.9                  |
-| critical | samples per class >= 2 (a split needs two)   | mostly 0.9 of the classes   |
+| critical | not every file flagged                       | max score >= quality_floor  |
+| critical | labelled data: a trainable class             | >= 1 row (*)                |
+| critical | more than a single class                     | >= 2 rows (*)               |
 | warning  | type in the preset's types (all but unknown) | every file                  |
 | warning  | score >= quality_floor                       | mostly 0.9                  |
 | warning  | content hash unique                          | mostly 0.95                 |
-| warning  | label present on supervised files            | every file                  |
-| warning  | samples per class >= 10                      | every class                 |
+| warning  | label present on supervised files            | mostly 0.9                  |
+| warning  | samples per class >= min_class_files         | every class                 |
+
+(*) only when the preset names supervised file models as its targets (`supervised_types`
+not empty); with `target_models: auto` they are warnings, since routing then leaves out
+a model without classes instead of failing the run.
 
 `validate_catalog` never raises on a failed expectation: the caller decides (the
 pipeline raises `ValidationFailed(summary)` when `summary.success` is false).
@@ -60,7 +65,8 @@ class ValidationSummary:
 
 def catalog_frames(records: list[FileRecord], supervised_types: set[str],
                    quality_floor: float) -> tuple["pd.DataFrame", "pd.DataFrame", "pd.DataFrame"]:
-    """(files, supervised usable files, classes) tables of a catalog."""
+    """(files, supervised usable files, classes) tables of a catalog; labels are the
+    records' own (`data.labels.preset_labels` sets them)."""
     import pandas as pd
 
     files = pd.DataFrame({
@@ -79,24 +85,26 @@ def catalog_frames(records: list[FileRecord], supervised_types: set[str],
     return files, supervised, classes
 
 
-def _suites(preset: "PresetModel") -> dict[str, list[tuple[str, str, Any]]]:
+def _suites(preset: "PresetModel", labels_needed: bool) -> dict[str, list[tuple[str, str, Any]]]:
     """severity -> [(table, description, expectation)]."""
     import great_expectations.expectations as gxe
 
-    floor = preset.quality_floor
+    floor, least = preset.quality_floor, preset.min_class_files
     chosen = {t for selector in preset.datasets for t in (selector.types or ())}
     allowed = sorted(chosen) if chosen else list(ALL_TYPES)
+    labelled = [
+        ("trainable", f"labelled data: at least one class of {least} or more usable files",
+         gxe.ExpectTableRowCountToBeBetween(min_value=1)),
+        ("trainable", "more than a single class to tell apart",
+         gxe.ExpectTableRowCountToBeBetween(min_value=2)),
+    ]
+    auto = preset.target_models == "auto"
     return {
         "critical": [
             ("files", "at least one file", gxe.ExpectTableRowCountToBeBetween(min_value=1)),
-            ("files", f"quality score >= {floor} for at least 50% of files",
-             gxe.ExpectColumnValuesToBeBetween(column="score", min_value=floor, mostly=0.5)),
-            ("files", "content hash unique for at least 50% of files",
-             gxe.ExpectColumnValuesToBeUnique(column="content_hash", mostly=0.5)),
-            ("supervised", "label present on at least 90% of supervised files",
-             gxe.ExpectColumnValuesToNotBeNull(column="label", mostly=0.9)),
-            ("classes", "at least 2 samples in 90% of the classes",
-             gxe.ExpectColumnValuesToBeBetween(column="count", min_value=2, mostly=0.9)),
+            ("files", f"not every file flagged: some quality score >= {floor}",
+             gxe.ExpectColumnMaxToBeBetween(column="score", min_value=floor)),
+            *(labelled if labels_needed and not auto else []),
         ],
         "warning": [
             ("files", f"type in {allowed}", gxe.ExpectColumnValuesToBeInSet(column="type", value_set=allowed)),
@@ -104,10 +112,12 @@ def _suites(preset: "PresetModel") -> dict[str, list[tuple[str, str, Any]]]:
              gxe.ExpectColumnValuesToBeBetween(column="score", min_value=floor, mostly=0.9)),
             ("files", "content hash unique for at least 95% of files",
              gxe.ExpectColumnValuesToBeUnique(column="content_hash", mostly=0.95)),
-            ("supervised", "label present on every supervised file",
-             gxe.ExpectColumnValuesToNotBeNull(column="label")),
-            ("classes", "at least 10 samples in every class",
-             gxe.ExpectColumnValuesToBeBetween(column="count", min_value=10)),
+            ("supervised", "label present on at least 90% of supervised files",
+             gxe.ExpectColumnValuesToNotBeNull(column="label", mostly=0.9)),
+            ("classes", f"at least min_class_files={least} files in every class (smaller "
+                        "classes are dropped from training)",
+             gxe.ExpectColumnValuesToBeBetween(column="count", min_value=least)),
+            *(labelled if labels_needed and auto else []),
         ],
     }
 
@@ -125,8 +135,10 @@ def validate_catalog(records: list[FileRecord], *, preset: "PresetModel", superv
     docs_dir = out_dir / "data_docs"
     docs_dir.mkdir(parents=True, exist_ok=True)
     files, supervised, classes = catalog_frames(records, supervised_types, preset.quality_floor)
-    tables = {"files": files, "supervised": supervised, "classes": classes}
-    index = {"files": "path", "supervised": "path", "classes": "class"}
+    trainable = classes[classes["count"] >= preset.min_class_files].reset_index(drop=True)
+    tables = {"files": files, "supervised": supervised, "classes": classes,
+              "trainable": trainable}
+    index = {"files": "path", "supervised": "path", "classes": "class", "trainable": "class"}
     context = gx.get_context(mode="ephemeral")
     _quiet(context)
     context.add_data_docs_site(site_name="run", site_config={
@@ -137,7 +149,7 @@ def validate_catalog(records: list[FileRecord], *, preset: "PresetModel", superv
     source = context.data_sources.add_pandas("catalog")
     definitions = []
     outcome: list[tuple[str, str, str, Any]] = []
-    for severity, items in _suites(preset).items():
+    for severity, items in _suites(preset, bool(supervised_types)).items():
         for table in tables:
             chosen = [(desc, exp) for tbl, desc, exp in items if tbl == table]
             if not chosen:

@@ -11,6 +11,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from training_lib.config.record_fields import FORMATS, plausible
+
 SPLITS = ("train", "val", "test")
 
 
@@ -40,16 +42,10 @@ class FileRecord:
         return cls(**{**data, "flags": tuple(data.get("flags", ()))})
 
 
-# record format -> the keys a record must have (values checked by `record_format`)
+# record format -> the canonical keys a record of it must have (config/record_fields.py
+# holds the formats, their optional fields and the synonyms of each field)
 RECORD_FORMATS: dict[str, tuple[str, ...]] = {
-    "arithmetic": ("problem", "answer"),
-    "proposition": ("proposition", "answer"),
-    "environment": ("state_before", "action", "state_after"),
-    "strategy": ("context", "strategy"),
-    "features": ("features",),
-    # a multimodal sample: relative paths of an image, an audio clip and a caption text
-    "pairs": ("image", "audio", "text"),
-}
+    name: fmt.required or fmt.some_of for name, fmt in FORMATS.items()}
 
 
 def shown(name: str) -> str:
@@ -68,12 +64,19 @@ def shown(name: str) -> str:
 
 
 def record_format(record: object) -> str | None:
-    """The format a decoded JSON record matches, or None."""
+    """The format a decoded JSON record matches, or None.
+
+    Canonical keys are tried first, for every format, so a record in the project's own
+    names is never taken for another format through a synonym; then the synonyms of
+    `config.record_fields` (`{"caption": ..., "image": ..., "digit": 3}` is a pair).
+    """
     if not isinstance(record, dict):
         return None
-    for name, keys in RECORD_FORMATS.items():
-        if all(key in record for key in keys):
-            return name
+    for canonical_only in (True, False):
+        for name, fmt in FORMATS.items():
+            mapping = fmt.resolve(record, canonical_only=canonical_only)
+            if mapping is not None and (canonical_only or plausible(name, record, mapping)):
+                return name
     return None
 
 

@@ -32,7 +32,8 @@ def scan_data(ctx: RunContext, progress: Progress | None = None) -> dict[str, An
 
     catalog = Catalog(settings.store_dir() / "catalog.sqlite")
     try:
-        report = scan_folder(ctx.data_root, catalog, progress=progress)
+        report = scan_folder(ctx.data_root, catalog, progress=progress,
+                             min_class_files=ctx.settings.min_class_files)
     finally:
         catalog.close()
     with open(ctx.folder.records, "w", encoding="utf-8") as fh:
@@ -47,7 +48,8 @@ def scan_data(ctx: RunContext, progress: Progress | None = None) -> dict[str, An
     summary = {"data_root": str(ctx.data_root), "files": len(report.records), "by_type": by_type,
                "flags": flags, "new": len(report.new), "changed": len(report.changed),
                "deleted": len(report.deleted), "unchanged": report.unchanged,
-               "fingerprint": report.fingerprint, "elapsed_s": report.elapsed_s}
+               "fingerprint": report.fingerprint, "elapsed_s": report.elapsed_s,
+               "labels": [g.to_json() for g in report.labels]}
     ctx.write_json(ctx.folder.scan, summary)
     parent = tracking.parent_run_id(ctx.run_dir, experiment=ctx.dag_id, run_name=ctx.run_id,
                                     tags={**ctx.tags(), "dataset_fingerprint": report.fingerprint})
@@ -57,13 +59,17 @@ def scan_data(ctx: RunContext, progress: Progress | None = None) -> dict[str, An
 
 
 def validate_data(ctx: RunContext) -> dict[str, Any]:
-    """Great Expectations over the catalog, then routing to models (manifests)."""
+    """Labels as the preset declares or infers them, Great Expectations over the catalog,
+    then routing to models (manifests)."""
     from training_lib.data.expectations import validate_catalog
+    from training_lib.data.labels import preset_labels
     from training_lib.data.routing import route
     from training_lib.config.model_specs import MODELS
     from training_lib.models.resolve import spec_for
 
     records = read_records(ctx)
+    labelling = preset_labels(records, ctx.settings, ctx.data_root)
+    records = labelling.apply(records)
     targets = list(ctx.selected_models) or None
     specs = {name: spec_for(name, ctx.settings) for name in (targets or MODELS)}
     supervised = {k for s in specs.values() if s.supervised for k in s.consumes
@@ -85,7 +91,10 @@ def validate_data(ctx: RunContext) -> dict[str, Any]:
                                     "features": features,
                                     "left_out": routing.left_out, "counts": routing.counts,
                                     "unusable": routing.unusable, "below_floor": routing.below_floor,
-                                    "not_selected": routing.not_selected})
+                                    "not_selected": routing.not_selected,
+                                    "labels": labelling.to_json(),
+                                    "label_fields": labelling.label_fields,
+                                    "dropped_classes": routing.dropped_classes})
     return {"run_dir": str(ctx.run_dir), "models": sorted(routing.manifests),
             "left_out": routing.left_out, "warnings": len(summary.warnings)}
 

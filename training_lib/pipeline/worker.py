@@ -96,12 +96,12 @@ def load_manifest(ctx: RunContext, model: str) -> list[FileRecord]:
 
 
 def prepare_dataset(job: TrainingJob) -> Dataset:
+    from training_lib.data.labels import label_options
     from training_lib.data.loaders.registry import LoadRequest, load_dataset
 
     ctx = job.ctx
-    overrides = ctx.settings.models.get(job.model)
     req = LoadRequest(job.model, load_manifest(ctx, job.model), ctx.data_root, ctx.settings,
-                      {"target_column": overrides.target_column if overrides else None})
+                      label_options(ctx.settings, job.model))
     return load_dataset(job.spec.loader, req)
 
 

@@ -109,6 +109,25 @@ def set_model_tag(model: str, key: str, value: str) -> None:
          lambda: client().set_registered_model_tag(model, key, value))
 
 
+def delete_model_tag(model: str, key: str) -> None:
+    call(f"deleting tag {key!r} of registered model", repr(model),
+         lambda: client().delete_registered_model_tag(model, key))
+
+
+def list_registered_models() -> list[str]:
+    """The names of every registered model, sorted."""
+    def names() -> list[str]:
+        found, token = [], None
+        while True:
+            page = client().search_registered_models(max_results=1000, page_token=token)
+            found += [m.name for m in page]
+            token = page.token
+            if not token:
+                return sorted(found)
+
+    return call("listing registered models on", "the registry", names) or []
+
+
 def get_aliases(model: str) -> dict[str, str] | None:
     """{alias: version} of a registered model; None when the model does not exist."""
     registered = get_registered_model(model)

@@ -8,25 +8,19 @@ Rules (margin and floors from the preset's `promotion` section):
   and `previous` to the old champion;
 - within the margin: tag `candidate`, alias `challenger`;
 - worse: tag `regressed`.
-Every tag carries its reason with the numbers, and every alias move is appended to
-the registered model's history (MLflow keeps none).
+Every tag carries its reason with the numbers. Tags and aliases are set through
+`aliases.py`, which keeps the registry's invariants and appends every change to the
+history store (MLflow keeps none).
 """
 from __future__ import annotations
 
-import getpass
-import json
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from training_lib.runs.context import RunContext
-from training_lib import settings
-from training_lib.errors import RegistryError
-from training_lib.registry import client
+from training_lib.registry import aliases, client
 
-HISTORY_TAG = "alias_history"
 EPS = 1e-9  # metrics are floats: a lift of exactly the margin must count as reaching it
-MAX_HISTORY = 50
 
 
 @dataclass(frozen=True)
@@ -61,9 +55,13 @@ def decide(metric: float, baseline: float, champion_metric: float | None, *, mar
 
 
 def champion_version(model: str) -> Any | None:
-    """The version the `champion` alias points at; None when there is none (a server that
-    cannot answer raises RegistryError: an outage must never look like "no champion")."""
-    return client.get_version_by_alias(model, "champion")
+    """The version the `champion` alias points at; None when there is none or the model is
+    not registered (a server that cannot answer raises RegistryError: an outage must never
+    look like "no champion"). Hand edits of the aliases are recorded and repaired first."""
+    if client.get_registered_model(model) is None:
+        return None
+    champion = aliases.reconcile(model).get(aliases.CHAMPION)
+    return client.get_version(model, champion) if champion is not None else None
 
 
 def champion_metric(version: Any, metric: str) -> float | None:
@@ -72,7 +70,8 @@ def champion_metric(version: Any, metric: str) -> float | None:
     return float(value) if value is not None else None
 
 
-def _apply_guard(model: str, version: str, incremental: dict[str, Any]) -> dict[str, Any]:
+def _apply_guard(model: str, version: str, incremental: dict[str, Any],
+                 actor: str | None = None) -> dict[str, Any]:
     """Incremental versions: promoted only when the forgetting guard accepted them."""
     before = champion_version(model)
     if incremental.get("accepted"):
@@ -81,16 +80,16 @@ def _apply_guard(model: str, version: str, incremental: dict[str, Any]) -> dict[
     else:
         decision = Decision("rejected", f"incremental fine-tune of v{incremental['champion_version']}"
                                         f" rejected: {incremental['reason']}", ())
-    _apply(model, version, decision)
+    _apply(model, version, decision, actor)
     return {"tag": decision.tag, "reason": decision.reason, "aliases": list(decision.aliases),
             "champion_before": str(before.version) if before else None}
 
 
-def _apply(model: str, version: str, decision: Decision) -> None:
-    client.set_version_tag(model, version, "status", decision.tag)
-    client.set_version_tag(model, version, "status_reason", decision.reason)
+def _apply(model: str, version: str, decision: Decision, actor: str | None = None) -> None:
+    aliases.set_status(model, version, decision.tag, decision.reason, action="promote",
+                       actor=actor)
     for alias in decision.aliases:
-        move_alias(model, alias, version, decision.reason)
+        move_alias(model, alias, version, decision.reason, actor=actor)
 
 
 def _tag_float(version: Any, key: str) -> float | None:
@@ -98,38 +97,29 @@ def _tag_float(version: Any, key: str) -> float | None:
     return float(value) if value is not None else None
 
 
-def record_history(model: str, action: str, alias: str, old: str | None, new: str,
-                   why: str) -> None:
-    registered = client.get_registered_model(model)
-    if registered is None:
-        raise RegistryError(f"cannot record the history of {model!r}: no such registered model "
-                            f"on {settings.mlflow_tracking_uri()!r}")
-    try:
-        history = json.loads((registered.tags or {}).get(HISTORY_TAG, "[]"))
-    except ValueError:
-        history = []
-    history.append({"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "who": getpass.getuser(),
-                    "action": action, "alias": alias, "from": old, "to": new, "why": why})
-    client.set_model_tag(model, HISTORY_TAG, json.dumps(history[-MAX_HISTORY:]))
+def move_alias(model: str, alias: str, version: str, why: str, action: str = "promote",
+               actor: str | None = None) -> None:
+    """Point `alias` at `version`: `champion` through `aliases.move_champion` (a rollback
+    demotes the old champion), any other alias through `aliases.point_alias`."""
+    if alias == aliases.CHAMPION:
+        aliases.move_champion(model, version, action=action, reason=why, actor=actor,
+                              demote_old=action != "promote")
+    else:
+        aliases.point_alias(model, alias, version, action=action, reason=why, actor=actor)
 
 
-def move_alias(model: str, alias: str, version: str, why: str, action: str = "promote") -> None:
-    aliases = client.get_aliases(model)
-    if aliases is None:
-        raise RegistryError(f"cannot point alias {alias!r} of {model!r} at v{version}: no such "
-                            f"registered model on {settings.mlflow_tracking_uri()!r}")
-    old = aliases.get(alias)
-    if alias == "champion" and old is not None and old != version:
-        client.set_alias(model, "previous", old)
-    client.set_alias(model, alias, version)
-    record_history(model, action, alias, old, version, why)
+def pipeline_actor(ctx: Any) -> str | None:
+    """The actor recorded for a pipeline's decisions: its DAG and run."""
+    dag_id, run_id = getattr(ctx, "dag_id", None), getattr(ctx, "run_id", None)
+    return f"pipeline {dag_id} / {run_id}" if dag_id else None
 
 
 def decide_and_apply(ctx: RunContext, model: str, version: str,
                      result: dict[str, Any]) -> dict[str, Any]:
     incremental = result.get("incremental") or {}
+    actor = pipeline_actor(ctx)
     if incremental.get("mode") == "finetune":
-        return _apply_guard(model, version, incremental)
+        return _apply_guard(model, version, incremental, actor)
     p = ctx.settings.promotion
     champion = champion_version(model)
     champ_metric = champion_metric(champion, result["metric"]) if champion else None
@@ -146,6 +136,6 @@ def decide_and_apply(ctx: RunContext, model: str, version: str,
                       result["baseline"], champ_metric, margin=p.margin,
                       min_metric=p.min_metric, min_lift=p.min_lift, metric_name=result["metric"])
     decision = Decision(decision.tag, f"{decision.reason} ({note})", decision.aliases)
-    _apply(model, version, decision)
+    _apply(model, version, decision, actor)
     return {"tag": decision.tag, "reason": decision.reason, "aliases": list(decision.aliases),
             "champion_before": str(champion.version) if champion else None}

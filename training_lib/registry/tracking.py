@@ -24,19 +24,27 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _LOCK = threading.Lock()
+# MLflow 3's UI files an experiment as GenAI or model training by this tag (the value its
+# experiment-kind selector writes; mlflow/server/js, `ExperimentKind` in mlflow 3.17).
+# Untagged, the UI infers a kind and may open the GenAI view ("Traces 0 / No data").
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+MODEL_TRAINING_KIND = "custom_model_development"
 
 
 def experiment_id(name: str) -> str:
-    """The experiment of a DAG (one per preset), created on first use."""
+    """The experiment of a DAG (one per preset), created on first use and tagged as a
+    model-training experiment (an existing one is re-tagged when first used)."""
     found = call("reading experiment", repr(name), lambda: client().get_experiment_by_name(name))
     if found is not None:
+        _ensure_training_kind(found)
         return found.experiment_id
     location = None
     if not settings.mlflow_tracking_uri().startswith(("http://", "https://")):
         location = (settings.mlflow_artifacts_dir() / name).as_uri()
     with translated("creating experiment", repr(name)):
         try:
-            return client().create_experiment(name, artifact_location=location)
+            return client().create_experiment(name, artifact_location=location,
+                                              tags={EXPERIMENT_KIND_TAG: MODEL_TRAINING_KIND})
         except Exception as e:
             if error_code(e) != ALREADY_EXISTS:
                 raise
@@ -45,7 +53,20 @@ def experiment_id(name: str) -> str:
     if found is None:
         raise RegistryError(f"experiment {name!r} was reported as existing but cannot be "
                             f"read from {settings.mlflow_tracking_uri()!r}")
+    _ensure_training_kind(found)
     return found.experiment_id
+
+
+def _ensure_training_kind(experiment: Any) -> None:
+    """Tag an experiment made before the tag existed, or one the UI inferred as GenAI."""
+    kind = (experiment.tags or {}).get(EXPERIMENT_KIND_TAG)
+    if kind == MODEL_TRAINING_KIND:
+        return
+    log.info("experiment %r: %s %r -> %r", experiment.name, EXPERIMENT_KIND_TAG, kind,
+             MODEL_TRAINING_KIND)
+    call(f"tagging {EXPERIMENT_KIND_TAG} of experiment", repr(experiment.name),
+         lambda: client().set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG,
+                                             MODEL_TRAINING_KIND))
 
 
 def create_run(experiment: str, run_name: str | None = None,
@@ -210,7 +231,25 @@ def log_keras_model(run_id: str, model: Any, example: Any) -> str:
             info = mlflow.keras.log_model(
                 model, name="model", signature=infer_signature(example, prediction),
                 input_example=example, pip_requirements=_model_requirements())
+    link_model_to_parent(run_id, info.model_id)
     return info.model_uri
+
+
+def link_model_to_parent(run_id: str, model_id: str) -> str | None:
+    """Log a child run's model as an output of its parent run too; the parent's id.
+
+    MLflow 3's UI lists a run without model outputs (`run.outputs.modelOutputs`) under
+    "Evaluation runs"; the parent run stands for the DAG run that produced the models, so
+    it carries them and is shown as a training run."""
+    from mlflow.entities import LoggedModelOutput
+
+    run = get_run(run_id)
+    parent = run.data.tags.get("mlflow.parentRunId") if run is not None else None
+    if not parent:
+        return None
+    call("logging the model output of parent run", repr(parent),
+         lambda: client().log_outputs(parent, [LoggedModelOutput(model_id, step=0)]))
+    return parent
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ from training_lib.runs.context import RunContext
 from training_lib.registry import client
 
 log = logging.getLogger(__name__)
+HISTORY_IN_REPORT = 8
 
 
 def ensure_registered_model(name: str, description: str = "") -> None:
@@ -36,6 +37,7 @@ def register_version(ctx: RunContext, model: str, result: dict[str, Any],
 
 
 def register_run_models(ctx: RunContext, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    from training_lib.registry.history_store import HistoryStore
     from training_lib.registry.promotion import decide_and_apply
 
     fingerprint = (ctx.read_json(ctx.folder.scan, {}) or {}).get("fingerprint", "")
@@ -43,7 +45,9 @@ def register_run_models(ctx: RunContext, results: dict[str, dict[str, Any]]) -> 
     for model, result in sorted(results.items()):
         registered = register_version(ctx, model, result, fingerprint)
         decision = decide_and_apply(ctx, model, registered["version"], result)
-        decisions[model] = {**registered, **decision}
+        # the report shows the model's latest alias moves (hand edits included)
+        decisions[model] = {**registered, **decision,
+                            "alias_history": HistoryStore().alias_events(model, HISTORY_IN_REPORT)}
         log.info("%s: version %s -> %s (%s)", model, registered["version"], decision["tag"],
                  decision["reason"])
     return decisions

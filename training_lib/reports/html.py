@@ -194,7 +194,17 @@ def _registry(registry: dict[str, Any]) -> str:
     rows = [[model, d.get("version", ""), d.get("tag", ""), ", ".join(d.get("aliases") or []),
              d.get("champion_before") or "", d.get("reason", "")]
             for model, d in sorted(registry.items())]
-    return _table(["model", "version", "tag", "aliases", "champion before", "reason"], rows)
+    table = _table(["model", "version", "tag", "aliases", "champion before", "reason"], rows)
+    moves = [[model, m["time"] + (" (noticed)" if m.get("noticed") else ""), m["who"],
+              m["action"], m["alias"], f"v{m['from']}" if m["from"] else "none",
+              f"v{m['to']}" if m["to"] else "none", m["why"]]
+             for model, d in sorted(registry.items()) for m in d.get("alias_history") or []]
+    if moves:
+        table += ("<p>Latest alias moves (full history: <code>python -m training_lib history "
+                  "MODEL</code>; a hand edit in the MLflow UI carries the time it was "
+                  "noticed):</p>" + _table(["model", "time (UTC)", "who", "action", "alias",
+                                            "from", "to", "why"], moves))
+    return table
 
 
 def _knowledge(knowledge: list[dict[str, Any]]) -> str:

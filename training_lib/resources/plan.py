@@ -51,6 +51,7 @@ class ModelPlan:
     distributed: bool
     note: str = ""
     mps: bool = False  # packed with other models on its GPU under CUDA MPS
+    gpu_sharing: int = 1  # trainings that may share its GPU(s) at once (1: it has them alone)
 
 
 @dataclass(frozen=True)
@@ -104,13 +105,14 @@ def plan_resources(probe: MachineProbe, needs: list[ModelNeed], *, use_gpu: bool
     for i, need in enumerate(needs):
         if gpus and distributed and len(gpus) > 1:
             chosen = gpus
-            cap = min(g.memory_free_mb for g in gpus) // min(len(needs), gpu_packing)
+            sharing = min(len(needs), gpu_packing)
+            cap = min(g.memory_free_mb for g in gpus) // sharing
         elif gpus:
             chosen = [gpus[i % len(gpus)]]
             sharing = min(gpu_packing, max(1, -(-len(needs) // len(gpus))))
             cap = chosen[0].memory_free_mb * 9 // 10 // sharing
         else:
-            chosen, cap = [], None
+            chosen, cap, sharing = [], None, 1
         budget = cap if cap is not None else probe.memory_available_mb // concurrent
         batch, footprint, note = _fit_batch(need, budget)
         models[need.model] = ModelPlan(
@@ -126,6 +128,7 @@ def plan_resources(probe: MachineProbe, needs: list[ModelNeed], *, use_gpu: bool
             distributed=len(chosen) > 1,
             note=note,
             mps=bool(probe.mps and len(chosen) == 1 and per_gpu.get(chosen[0].index, 0) > 1),
+            gpu_sharing=sharing,
         )
     return ResourcePlan(probe.hostname, pools, models, probe.to_json())
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import sys
 import urllib.error
@@ -10,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 from training_lib import settings
+from training_lib.stack import credentials
 from training_lib.stack import env as stack_env
 from training_lib.stack import processes
 
@@ -45,25 +47,76 @@ def mlflow_healthy() -> bool:
 
 
 def up(timeout: float = 300.0) -> int:
+    """Start MLflow and Airflow, private to this user: every file they and their tasks
+    write is created under umask 077."""
+    with credentials.private_umask():
+        return _up(timeout)
+
+
+# `airflow standalone` starts its components as `airflow <command>` found on PATH. Its
+# scheduler and triggerer would each start a log server listening on all interfaces
+# (Airflow 3.3 hard-codes host "" and has no setting for it); with LocalExecutor the API
+# server reads task logs from the shared local folder, so the components run without one.
+_AIRFLOW_WRAPPER = """#!/bin/sh
+# written by `python -m training_lib stack up`: no log server listening on 0.0.0.0/[::]
+case "$1" in
+  scheduler|triggerer) exec {airflow} "$@" --skip-serve-logs ;;
+esac
+exec {airflow} "$@"
+"""
+
+
+def _write_airflow_wrapper() -> Path:
+    folder = stack_env.airflow_wrapper_dir()
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    wrapper = folder / "airflow"
+    credentials.write_private(wrapper, _AIRFLOW_WRAPPER.format(airflow=shlex.quote(_bin("airflow"))))
+    os.chmod(wrapper, 0o700)
+    return folder
+
+
+def _up(timeout: float) -> int:
     root = settings.project_root()
+    var = settings.var_dir()
+    var.mkdir(parents=True, exist_ok=True, mode=0o700)
+    credentials.tighten(var)  # what an older version left 0644/0755
+    new_airflow_password = credentials.ensure_airflow_password(stack_env.passwords_file())
+    try:
+        mlflow_auth, new_mlflow_logins = credentials.ensure_mlflow_auth(
+            stack_env.mlflow_credentials_file(), stack_env.mlflow_auth_ini(),
+            stack_env.mlflow_auth_db())
+    except credentials.StackSecretError as e:
+        print(e, file=sys.stderr)
+        return 1
     env = {**os.environ, **stack_env.stack_environment(with_mlflow_server=True)}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     settings.mlflow_artifacts_dir().mkdir(parents=True, exist_ok=True)
     stack_env.airflow_home().mkdir(parents=True, exist_ok=True)
-    first_login = not stack_env.passwords_file().exists()
     if processes.main_process(MLFLOW) is None:
+        mlflow_env = {**env, "MLFLOW_AUTH_CONFIG_PATH": str(stack_env.mlflow_auth_ini()),
+                      "MLFLOW_FLASK_SERVER_SECRET_KEY": mlflow_auth.flask_secret_key}
+        for key in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
+            mlflow_env.pop(key, None)
         processes.start(MLFLOW, [
-            _bin("mlflow"), "server", "--host", "127.0.0.1", "--port", str(stack_env.mlflow_port()),
+            _bin("mlflow"), "server", "--app-name", "basic-auth",
+            "--host", "127.0.0.1", "--port", str(stack_env.mlflow_port()),
             "--backend-store-uri", f"sqlite:///{settings.mlflow_dir() / 'mlflow.db'}",
             "--artifacts-destination", str(settings.mlflow_artifacts_dir()),
-            "--workers", "1"], env, root)
+            "--workers", "1"], mlflow_env, root)
         print(f"started mlflow server (logs: {processes.log_dir() / 'mlflow.log'})")
     if processes.main_process(AIRFLOW) is None:
-        processes.start(AIRFLOW, [_bin("airflow"), "standalone"], env, root)
+        airflow_env = {**env, "PATH": f"{_write_airflow_wrapper()}{os.pathsep}{env['PATH']}"}
+        processes.start(AIRFLOW, [_bin("airflow"), "standalone"], airflow_env, root)
         print(f"started airflow standalone (logs: {processes.log_dir() / 'airflow.log'})")
     print("waiting for the scheduler, API server and MLflow to be healthy ...", flush=True)
-    ok = processes.wait_until(lambda: airflow_healthy() and mlflow_healthy(), timeout,
-                              interval=2, what="the stack")
+    ok = processes.wait_until(mlflow_healthy, timeout, interval=2, what="MLflow")
+    if ok:
+        try:
+            credentials.ensure_service_account(stack_env.mlflow_url(), mlflow_auth)
+        except credentials.StackSecretError as e:
+            print(e, file=sys.stderr)
+            ok = False
+    ok = ok and processes.wait_until(airflow_healthy, timeout, interval=2, what="Airflow")
     processes.record_tree(AIRFLOW)
     if not ok:
         print(f"the stack did not become healthy in {timeout:.0f}s; see {processes.log_dir()}",
@@ -77,12 +130,19 @@ def up(timeout: float = 300.0) -> int:
     upsert_pools(AirflowApi(), pools)
     print(f"training pools: {pools}")
     print(f"Airflow UI: {stack_env.airflow_url()}   MLflow UI: {stack_env.mlflow_url()}")
-    password = stack_env.admin_password()
-    if first_login and password:
-        print(f"Airflow login (generated once, kept in {stack_env.passwords_file()}): "
-              f"admin / {password}")
+    # each password is shown on the terminal once, when generated; never in a log file
+    if new_airflow_password:
+        print(f"Airflow login (generated now, shown once, kept in {stack_env.passwords_file()}, "
+              f"mode 0600): admin / {new_airflow_password}")
     else:
         print(f"Airflow login: admin, password in {stack_env.passwords_file()}")
+    if new_mlflow_logins:
+        print(f"MLflow login (generated now, shown once, kept in "
+              f"{stack_env.mlflow_credentials_file()}, mode 0600): "
+              f"{mlflow_auth.admin_username} / {mlflow_auth.admin_password}")
+    else:
+        print(f"MLflow login: {mlflow_auth.admin_username}, password in "
+              f"{stack_env.mlflow_credentials_file()}")
     return 0
 
 

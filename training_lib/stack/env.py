@@ -37,6 +37,25 @@ def passwords_file() -> Path:
     return airflow_home() / "simple_auth_manager_passwords.json.generated"
 
 
+def mlflow_credentials_file() -> Path:
+    """The MLflow admin and service logins (0600), generated on the first `make up`."""
+    return settings.mlflow_dir() / "credentials.json"
+
+
+def mlflow_auth_ini() -> Path:
+    """The basic-auth app's config (MLFLOW_AUTH_CONFIG_PATH): holds the admin password, 0600."""
+    return settings.mlflow_dir() / "basic_auth.ini"
+
+
+def mlflow_auth_db() -> Path:
+    return settings.mlflow_dir() / "basic_auth.db"
+
+
+def airflow_wrapper_dir() -> Path:
+    """Holds the `airflow` wrapper `airflow standalone` runs its components through."""
+    return settings.var_dir() / "run" / "bin"
+
+
 def airflow_url() -> str:
     host = bind_host()
     return f"http://{host if host != '0.0.0.0' else '127.0.0.1'}:{airflow_port()}"
@@ -78,13 +97,26 @@ def stack_environment(*, with_mlflow_server: bool) -> dict[str, str]:
     }
     if with_mlflow_server:
         env["MLFLOW_TRACKING_URI"] = mlflow_url()
+        env.update(mlflow_login_environment())
     return env
+
+
+def mlflow_login_environment() -> dict[str, str]:
+    """The pipeline's MLflow service login, as the MLflow client reads it from the
+    environment; empty before the first `make up`. Only environments carry it: it is
+    never logged nor passed through XCom."""
+    try:
+        data = json.loads(mlflow_credentials_file().read_text())
+        return {"MLFLOW_TRACKING_USERNAME": data["service_username"],
+                "MLFLOW_TRACKING_PASSWORD": data["service_password"]}
+    except (OSError, ValueError, KeyError):
+        return {}
 
 
 def apply_environment(*, with_mlflow_server: bool = False) -> None:
     """Set the stack's variables in this process (call before importing airflow)."""
     for key, value in stack_environment(with_mlflow_server=with_mlflow_server).items():
-        if key == "MLFLOW_TRACKING_URI" or key not in os.environ or key == "PYTHONPATH":
+        if key.startswith("MLFLOW_TRACKING_") or key not in os.environ or key == "PYTHONPATH":
             os.environ[key] = value
 
 

@@ -27,8 +27,10 @@ def summary_lines(dag_id: str, run_id: str, *, stack_up: bool, state: str,
     reports = sorted(folder.report_dir.glob("*"))
     lines += ["", f"run folder: {run_dir}"] + [f"report:     {p}" for p in reports]
     if stack_up:
-        password = stack_env.admin_password() or f"(see {stack_env.passwords_file()})"
+        # the passwords were shown once by `make up`; here only where they are kept
         lines += [f"Airflow UI: {stack_env.airflow_url()}/dags/{dag_id}   "
-                  f"login: admin / {password}",
-                  f"MLflow UI:  {stack_env.mlflow_url()}", "the UIs stay up until `make down`"]
+                  f"login: admin (password in {stack_env.passwords_file()})",
+                  f"MLflow UI:  {stack_env.mlflow_url()}   "
+                  f"login: admin (password in {stack_env.mlflow_credentials_file()})",
+                  "the UIs stay up until `make down`"]
     return lines

@@ -11,7 +11,7 @@ from training_lib.data.detect.sniff import sniff
 from training_lib.data.quality import checks, verify_docs, verify_media
 from training_lib.data.records import FileRecord
 from training_lib.data.routing import samples_in
-from training_lib.data.scan.scanner import label_of
+from training_lib.data.labels import folder_labelled
 
 GLB = FileType("model3d", "Binary glTF scenes", extensions={"glb": ("glb",)},
                signatures=((b"glTF", "glb"),), binary=True, folder_label=False,
@@ -50,8 +50,8 @@ def test_a_registered_type_is_sniffed_by_signature_and_extension(model3d: FileTy
 
 
 def test_a_registered_type_drives_labels_and_sample_counts(model3d: FileType):
-    assert label_of("scenes/chairs/a.glb", "model3d") is None
-    assert label_of("images/cats/a.png", "image") == "cats"
+    assert not folder_labelled("model3d")
+    assert folder_labelled("image")
     record = FileRecord("scenes/a.glb", 10, 0, "ab", "model3d", "glb", meta={"n_meshes": 7})
     assert samples_in(record) == 7
     assert samples_in(FileRecord("images/a.png", 10, 0, "cd", "image", "png")) == 1

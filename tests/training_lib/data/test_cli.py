@@ -10,10 +10,13 @@ from training_lib.cli import build_parser, main
 def test_scan_command_writes_catalog_report_and_json(data_root: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "out"
     code = main(["scan", str(data_root), "--catalog", str(out / "c.sqlite"), "--json", str(out / "files.jsonl"),
-                 "--report", str(out / "report.html"), "--workers", "0"])
+                 "--report", str(out / "report.html"), "--workers", "0", "--min-class-files", "2"])
     assert code == 0
     printed = capsys.readouterr().out
     assert "image" in printed and "vision_service" in printed
+    assert "  images: 2 classes of image (cats 3, dogs 3) [inferred]\n" in printed
+    groups = json.loads((out / "files.labels.json").read_text())
+    assert {g["folder"]: g["classes"] for g in groups}["text"] == {"news": 2, "poems": 2}
     lines = [json.loads(line) for line in (out / "files.jsonl").read_text().splitlines()]
     assert len(lines) == 11
     first = {item["path"]: item for item in lines}["images/cats/cats_0.png"]

@@ -17,7 +17,7 @@ def settings(**kw) -> PresetModel:
 
 
 RECORDS = [
-    *[rec(f"images/{i % 10}/{i}.png", "image", label=str(i % 10)) for i in range(30)],
+    *[rec(f"images/{i % 10}/{i}.png", "image", label=str(i % 10)) for i in range(50)],
     rec("images/bad.png", "image", label="3", score=0.0),
     rec("images/unlabeled.png", "image"),
     rec("math/a.json", "json", record_format="arithmetic", n_records=500),
@@ -30,7 +30,7 @@ RECORDS = [
 def test_models_get_what_they_consume_above_the_floor():
     specs = {m: MODELS[m] for m in ("vision_service", "math_model", "data_analysis_model")}
     r = route(RECORDS, settings(), specs, list(specs))
-    assert len(r.manifests["vision_service"]) == 30  # labeled images only, the bad one kept out
+    assert len(r.manifests["vision_service"]) == 50  # labeled images only, the bad one kept out
     assert r.below_floor == ["images/bad.png"]
     assert [f.path for f in r.manifests["math_model"]] == ["math/a.json"]
     assert r.counts["data_analysis_model"] == {"tabular": 150}  # rows, not files

@@ -48,11 +48,12 @@ def test_promotion_moves_champion_and_previous_and_rollback_restores():
     assert {v["version"]: v["status"] for v in versions(name)}["2"] == "rolled_back"
     rollback(name, "3", why="v3 passed a manual review")
     assert _alias(name, "champion") == "3"
-    moves = history(name)
+    moves = [m for m in history(name) if m["alias"] == "champion"]
     assert [(m["action"], m["from"], m["to"]) for m in moves] == [
         ("promote", None, "1"), ("promote", "1", "2"), ("rollback", "2", "1"),
         ("rollback", "1", "3")]
     assert moves[-1]["why"] == "v3 passed a manual review" and moves[-1]["who"]
+    assert _alias(name, "previous") == "1"  # the champion before v3
 
 
 def test_hand_set_alias_is_seen_and_reported():
@@ -62,11 +63,13 @@ def test_hand_set_alias_is_seen_and_reported():
     from training_lib.registry.promotion import champion_version
 
     assert str(champion_version(name).version) == "2"  # the pipeline starts from the alias
-    assert history(name)[-1]["action"] == "manual" and history(name)[-1]["to"] == "2"
+    manual = [m for m in history(name) if m["action"] == "manual"]
+    assert [(m["alias"], m["from"], m["to"], m["noticed"]) for m in manual] == [
+        ("champion", "1", "2", True)]
 
 
 def test_rollback_errors_are_clear():
-    name = _versions(1)
+    name = _versions(2)
     with pytest.raises(RegistryError, match="no 'previous' alias"):
         rollback(name)
     move_alias(name, "champion", "1", "first")

@@ -152,6 +152,25 @@ def _after_preamble(text: str) -> str:
     return text
 
 
+def line_language(line: str) -> str | None:
+    """The language whose line shape a stripped line has (`def f(x):` is Python), or None.
+
+    Rules that accept any line starting with a lower-case word (`do`, `end`, `then`) only
+    count on short lines: wrapped prose starts lines with those words too.
+    """
+    word = line.split(None, 1)[0] if line else ""
+    rules = _FIRST.get(word)
+    if rules is None and "(" in word:
+        rules = _FIRST.get(word.split("(", 1)[0])
+    if not rules:
+        return None
+    short = len(line.split(None, 3)) <= 3 or not (word.isalpha() and word.islower())
+    for lang, _, test in rules:
+        if (test is not _ALWAYS or short) and test(line):
+            return lang
+    return None
+
+
 def _decided(hits: dict[tuple[str, int], float]) -> bool:
     totals: dict[str, float] = {}
     for (lang, _), value in hits.items():

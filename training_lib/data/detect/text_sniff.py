@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from training_lib.data.detect import code_language
+from training_lib.data.detect import code_language, prose_lines
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
@@ -156,7 +156,9 @@ def _json_guess(text: str, complete: bool) -> TextGuess | None:
         if good == len(lines):
             return TextGuess("json", "jsonl")
         if good >= max(2, len(lines) // 2) and lines[0][0] == "{":
-            return TextGuess("json", "jsonl", flags=["invalid_json"])
+            # a whole file is checked line by line next (verify_docs.check_json): a few
+            # bad lines cost a little there, and the loaders keep the good ones
+            return TextGuess("json", "jsonl", flags=[] if complete else ["invalid_json"])
     # Broken JSON (truncated, a bad line) still starts like JSON: '"key":' soon after the brace.
     if re.match(r'[\[{]\s*("[^"\n]{0,200}"\s*:|\{|\[|"|-?\d|true|false|null)', stripped):
         if error is None:  # a sample of a big file: the deep check parses all of it
@@ -257,6 +259,8 @@ def _structure(text: str, complete: bool, claim_type: str | None, code_hint: str
     if as_json is not None:
         return as_json
     language, score = code_language.detect(head) if _codeish(head) else (None, 0.0)
+    if language is not None and score < 100 and claim_type != "code" and prose_lines.reads_as_prose(head):
+        language, score = None, 0.0  # a document quoting code: outside its quotes it is sentences
     if claim_type == "code" and code_hint and (language is None or score < 12):
         return TextGuess("code", code_hint, meta={"language": code_hint})
     table = None

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from training_lib.data.dataset import Dataset
-from training_lib.data.loaders.json_records import records_of
+from training_lib.data.loaders.json_records import read_records
 from training_lib.data.loaders.numeric import common_shape, numbers, numeric_dataset
 from training_lib.data.loaders.registry import LoadRequest, register_loader
 from training_lib.errors import NoDataForModel
@@ -24,15 +24,15 @@ def environment(req: LoadRequest) -> Dataset:
     A numeric action (a number or a list of numbers) is used as is; any other action is
     one-hot encoded over the actions seen.
     """
+    found = read_records(req, "environment")
     raw = []
-    for split, r in records_of(req, "environment"):
+    for split, r in found.items:
         before, after = numbers(r["state_before"]), numbers(r["state_after"])
         if before is None or after is None:
             continue
         raw.append((split, before, after, r["action"]))
     if not raw:
-        raise NoDataForModel(f"{req.model}: no numeric {{state_before, action, state_after}} "
-                             "records")
+        raise found.no_match(req.model, "numeric {state_before, action, state_after} records")
     encoded, action_names = _encode_actions([action for *_, action in raw])
     rows = common_shape([(s, b, a, act) for (s, b, a, _), act in zip(raw, encoded)], (1, 2, 3),
                          req.model, "environment")
@@ -41,7 +41,7 @@ def environment(req: LoadRequest) -> Dataset:
             for s, b, a, act in rows]
     names = [f"state_before[{i}]" for i in range(n_state)] + list(action_names)
     return numeric_dataset(req, data, None, {"feature_names": names, "n_outputs": len(rows[0][2]),
-                                      "task": "regression"})
+                                             "task": "regression", **found.info()})
 
 
 def _encode_actions(actions: list[Any]) -> tuple[list[list[float]], list[str]]:
@@ -59,28 +59,32 @@ def _encode_actions(actions: list[Any]) -> tuple[list[list[float]], list[str]]:
 @register_loader("strategy", kinds=("records:strategy",))
 def strategy(req: LoadRequest) -> Dataset:
     """{"context": [numbers] | {name: number}, "strategy": name} -> context in, strategy out."""
+    found = read_records(req, "strategy")
     raw = []
-    for split, r in records_of(req, "strategy"):
+    for split, r in found.items:
         context = numbers(r["context"])
         if context is None or r["strategy"] in (None, ""):
             continue
         raw.append((split, context, str(r["strategy"])))
+    if not raw:
+        raise found.no_match(req.model, "numeric {context, strategy} records")
     raw = common_shape(raw, (1,), req.model, "strategy")
     classes = sorted({label for *_, label in raw})
     if len(classes) < 2:
         raise NoDataForModel(f"{req.model}: {len(raw)} numeric {{context, strategy}} records of "
                              f"{len(classes)} strategies; a classifier needs at least 2")
     data = [(s, np.asarray(c, np.float32), classes.index(label)) for s, c, label in raw]
-    return numeric_dataset(req, data, classes, {"task": "classification"})
+    return numeric_dataset(req, data, classes, {"task": "classification", **found.info()})
 
 
 @register_loader("features", kinds=("records:features",))
 def features(req: LoadRequest) -> Dataset:
     """{"features": [numbers]} -> an autoencoder's rows: y is x."""
-    raw = [(s, numbers(r["features"])) for s, r in records_of(req, "features")]
+    found = read_records(req, "features")
+    raw = [(s, numbers(r["features"])) for s, r in found.items]
     raw = [(s, f) for s, f in raw if f is not None]
     if not raw:
-        raise NoDataForModel(f"{req.model}: no numeric {{features}} records")
+        raise found.no_match(req.model, "numeric {features} records")
     raw = common_shape(raw, (1,), req.model, "features")
     data = [(s, np.asarray(f, np.float32), np.asarray(f, np.float32)) for s, f in raw]
-    return numeric_dataset(req, data, None, {"task": "autoencoder"})
+    return numeric_dataset(req, data, None, {"task": "autoencoder", **found.info()})

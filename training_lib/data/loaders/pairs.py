@@ -1,7 +1,9 @@
 """The multimodal loader: paired samples, one per {"image", "audio", "text", "label"} record.
 
 A record links an image, an audio clip and a caption by their paths under the data
-root; each modality's features come from the shared `FeatureCache`.
+root (a caption may also be the text itself), in the user's field names if need be
+(`{"picture": ..., "caption": ..., "digit": 3}`, see `config.record_fields`); each
+modality's features come from the shared `FeatureCache`.
 """
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from training_lib.data.dataset import Dataset
-from training_lib.data.loaders.json_records import records_of
+from training_lib.data.features.preprocess import token_ids
+from training_lib.data.loaders.json_records import read_records
 from training_lib.data.loaders.media import BYTE_VOCAB, MIN_FILES
 from training_lib.data.loaders.registry import LoadRequest, register_loader
 from training_lib.data.loaders.splits import split_rows
@@ -36,11 +39,11 @@ def pairs(req: LoadRequest) -> Dataset:
     here and used only when their quality score reaches the preset's floor.
     """
     manifests = dataclasses.replace(req, records=[r for r in req.records if r.type == "json"])
-    items = [(s, r) for s, r in records_of(manifests, "pairs")
-             if r.get("label") not in (None, "")]
+    found = read_records(manifests, "pairs")
+    items = [(s, r) for s, r in found.items if r.get("label") not in (None, "")]
     if not items:
-        raise NoDataForModel(f"{req.model}: no labeled {{image, audio, text, label}} records "
-                             "(a pairs manifest)")
+        raise found.no_match(req.model, "labeled {image, audio, text, label} records (a pairs "
+                             "manifest)", needs=("label",))
     classes = sorted({str(r["label"]) for _, r in items})
     if len(classes) < 2:
         raise NoDataForModel(f"{req.model}: paired samples of {len(classes)} class; a "
@@ -79,7 +82,7 @@ def pairs(req: LoadRequest) -> Dataset:
                     "n_mels": int(x["train"]["audio"].shape[1]),
                     "frames": int(x["train"]["audio"].shape[2]),
                     "input_length": int(x["train"]["text"].shape[1]), "vocab_size": BYTE_VOCAB,
-                    "modalities": list(MODALITIES)},
+                    "modalities": list(MODALITIES), **found.info()},
                    sorted(used))
 
 
@@ -87,6 +90,8 @@ def _modality(req: LoadRequest, known: dict[str, FileRecord], kind: str, rel: An
               used: set[str]) -> np.ndarray | None:
     if not isinstance(rel, str) or not rel:
         return None
+    if kind == "text" and _inline(req, rel):
+        return token_ids(rel, req.settings.preprocessing.text_max_length)
     path = PurePosixPath(rel.replace("\\", "/"))
     if path.is_absolute() or ".." in path.parts:
         log.warning("%s: pair link %r leaves the data root; ignored", req.model, rel)
@@ -103,6 +108,19 @@ def _modality(req: LoadRequest, known: dict[str, FileRecord], kind: str, rel: An
         return None
     used.add(rec.content_hash)
     return array
+
+
+def _inline(req: LoadRequest, value: str) -> bool:
+    """Whether a record's text is the caption itself, not the path of a caption file:
+    no such file, and it reads as words (a space, or no file suffix)."""
+    if any(ch in value for ch in "\n\r") or len(value) > 4096:
+        return True
+    if " " not in value.strip() and PurePosixPath(value).suffix:
+        return False  # a path, even when the file is missing
+    try:
+        return not (req.data_root / value).is_file()
+    except (OSError, ValueError):  # a name no file system holds
+        return True
 
 
 def _probe(req: LoadRequest, rel: str) -> FileRecord | None:

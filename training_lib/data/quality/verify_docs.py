@@ -86,6 +86,11 @@ def check_json(data: bytes, fmt: str, meta: dict[str, Any], limits: "QualityLimi
                 flags.append("unmatched_records")
     else:
         flags.append("no_record_format")
+        # what the records hold instead: a preset's `models.<m>.fields` can name them
+        keys = sorted({str(key)[:100] for item in items[:100] if isinstance(item, dict)
+                       for key in item})
+        if keys:
+            out["record_keys"] = keys[:50]
     return out, flags, None
 
 

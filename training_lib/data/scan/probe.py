@@ -1,9 +1,11 @@
 """One file, read once: content hash, type detection, header and decoder checks.
 
-`probe_file` is what a scan worker runs per file. It opens the file read-only
-without following a final symlink (the walker has already resolved and checked any
-link), reads the bytes once, and derives everything from that buffer. It never
-raises for a bad file: problems become flags.
+`probe_file` is what a scan worker runs per file. Given the walk's `FileRef` it opens
+the file read-only through directory descriptors from the data root, no component
+followed if it is a link, and checks that the file opened is the one the walk recorded
+(st_dev, st_ino): a folder swapped for a link after the walk makes the file
+`unreadable`, never a read outside the root. It reads the bytes once and derives
+everything from that buffer. It never raises for a bad file: problems become flags.
 """
 from __future__ import annotations
 
@@ -11,12 +13,13 @@ import hashlib
 import logging
 import os
 import stat
-from typing import Any
+from typing import Any, Union
 
 from training_lib.data.detect import extensions, sniff as sniffer
 from training_lib.data.quality import checks
 from training_lib.data.quality.limits import QualityLimits
 from training_lib.data.quality.scores import FATAL
+from training_lib.data.scan.dirfd import FILE_FLAGS, FileRef, open_file
 from training_lib.data.scan.meta_bounds import bound_meta
 
 log = logging.getLogger(__name__)
@@ -24,16 +27,23 @@ log = logging.getLogger(__name__)
 _STREAM_CHUNK = 4 << 20
 
 
-def _read(path: str, limits: QualityLimits) -> tuple[bytes, bytes, str, int, int, bool]:
+Source = Union[str, FileRef]  # a FileRef from the walk; a plain path only for single files
+
+
+def _open(source: Source) -> int:
+    if isinstance(source, FileRef):
+        return open_file(source)
+    # a single file named by the caller (pairs manifest, tests): no final link followed
+    return os.open(source, FILE_FLAGS)
+
+
+def _read(source: Source, limits: QualityLimits) -> tuple[bytes, bytes, str, int, int, bool]:
     """(data or head, tail, sha256, size, mtime_ns, complete)."""
-    # O_NONBLOCK: a FIFO swapped in after the walk must not block the open (regular files
-    # ignore the flag); O_NOFOLLOW: the walker already resolved and checked any link
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
-    fd = os.open(path, flags)
+    fd = _open(source)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise OSError(f"not a regular file: {path}")
+            raise OSError(f"not a regular file: {getattr(source, 'rel', source)}")
         if st.st_size <= limits.max_read_bytes:
             data = os.read(fd, st.st_size + 1) if st.st_size else b""
             if len(data) != st.st_size:  # a short read, or a file growing while we read it
@@ -60,7 +70,7 @@ def empty_result(rel: str) -> dict[str, Any]:
             "format": "unknown", "flags": [], "meta": {}}
 
 
-def probe_file(path: str, rel: str, limits: QualityLimits, *, deep: bool = True,
+def probe_file(path: Source, rel: str, limits: QualityLimits, *, deep: bool = True,
                result: dict[str, Any] | None = None) -> dict[str, Any]:
     """Inspect one file. Returns a dict with the FileRecord fields the file decides:
     path, size, mtime_ns, content_hash, type, format, flags (list), meta.

@@ -22,7 +22,8 @@ from training_lib.data.quality.limits import QualityLimits
 
 log = logging.getLogger(__name__)
 
-Task = tuple[str, str]  # (absolute path to open, path relative to the root)
+# (what to open: the walk's FileRef, checked by identity after opening; path relative to the root)
+Task = tuple[probe.Source, str]
 
 
 class _Timeout(BaseException):

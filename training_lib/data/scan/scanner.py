@@ -20,14 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from training_lib.config.file_types import FILE_TYPES
 from training_lib.data import records as rec
 from training_lib.data.catalog import Catalog, fingerprint
+from training_lib.data.labels import DEFAULT_MIN_CLASS_FILES, LabelGroup, infer_labels
 from training_lib.data.quality.duplicates import mark_duplicates
 from training_lib.data.quality.limits import QualityLimits
 from training_lib.data.quality.scores import score_of
 from training_lib.data.records import FileRecord
 from training_lib.data.scan import probe_pool
+from training_lib.data.scan.dirfd import FileRef
 from training_lib.data.scan.meta_bounds import bound_meta
 from training_lib.data.scan.walk import walk
 from training_lib.errors import DataError
@@ -48,6 +49,8 @@ class ScanReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) not followed
     inspected: int = 0  # files read in this scan
     scan_id: int | None = None
+    labels: list[LabelGroup] = field(default_factory=list)  # the label set of each folder
+
 
     def counts_by_type(self) -> dict[str, int]:
         return dict(Counter(r.type for r in self.records).most_common())
@@ -67,22 +70,13 @@ class ScanReport:
                    "size": r.size, "content_hash": r.content_hash, "meta": r.meta}
 
 
-def label_of(path: str, type_: str) -> str | None:
-    """root/<group>/<label>/.../file -> label; files directly in a group have none."""
-    spec = FILE_TYPES.get(type_)
-    if spec is not None and not spec.folder_label:  # labeled by a record field or a column
-        return None
-    parts = path.split("/")
-    return parts[1] if len(parts) >= 3 else None
-
-
 def _record(result: dict[str, Any]) -> FileRecord:
     flags = tuple(result["flags"])
     content_hash = result["content_hash"]
     return FileRecord(
         path=result["path"], size=result["size"], mtime_ns=result["mtime_ns"],
         content_hash=content_hash, type=result["type"], format=result["format"],
-        label=label_of(result["path"], result["type"]),
+        label=None,  # set over the whole folder by `labels.infer_labels`
         split=rec.split_of(content_hash or result["path"]), score=score_of(flags),
         flags=flags, meta=bound_meta(result["meta"]))
 
@@ -90,8 +84,12 @@ def _record(result: dict[str, Any]) -> FileRecord:
 def scan_folder(root: Path, catalog: Catalog, *, include: Iterable[str] = ("**/*",),
                 exclude: Iterable[str] = (), skip_hidden: bool = True,
                 progress: Callable[[int, int], None] | None = None,
-                workers: int | None = None, **limits: Any) -> ScanReport:
+                workers: int | None = None, min_class_files: int = DEFAULT_MIN_CLASS_FILES,
+                **limits: Any) -> ScanReport:
     """Scan `root` incrementally against the catalog and store the result.
+
+    Labels are inferred over the whole folder (`labels.infer_labels`, classes of at
+    least `min_class_files` files); `ScanReport.labels` says which, folder by folder.
 
     `limits` override `QualityLimits` fields by name (time_limit_s, max_pixels, ...);
     an unknown name raises DataError. `workers` defaults to the usable CPUs (0 probes
@@ -103,7 +101,8 @@ def scan_folder(root: Path, catalog: Catalog, *, include: Iterable[str] = ("**/*
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _scan(root, catalog, include, exclude, skip_hidden, progress, workers, limits)
+        return _scan(root, catalog, include, exclude, skip_hidden, progress, workers, limits,
+                     min_class_files)
     finally:
         if enabled:
             gc.enable()
@@ -111,7 +110,7 @@ def scan_folder(root: Path, catalog: Catalog, *, include: Iterable[str] = ("**/*
 
 def _scan(root: Path, catalog: Catalog, include: Iterable[str], exclude: Iterable[str],
           skip_hidden: bool, progress: Callable[[int, int], None] | None, workers: int | None,
-          limits: dict[str, Any]) -> ScanReport:
+          limits: dict[str, Any], min_class_files: int) -> ScanReport:
     started = time.time()
     t0 = time.perf_counter()
     quality_limits = QualityLimits.from_kwargs(**limits)
@@ -122,15 +121,16 @@ def _scan(root: Path, catalog: Catalog, include: Iterable[str], exclude: Iterabl
     entries, skipped = walk(root, include, exclude, skip_hidden)
     previous = {r.path: r for r in catalog.current(root)}
     kept: list[FileRecord] = []
-    todo: list[tuple[str, str]] = []
+    todo: list[tuple[FileRef, str]] = []
     stats: dict[str, tuple[int, int]] = {}
     get, keep = previous.get, kept.append
-    for rel, real, size, mtime_ns in entries:
+    root_real = os.path.realpath(root)
+    for rel, real, size, mtime_ns, dev, ino in entries:
         prev = get(rel)
         if prev is not None and prev.size == size and prev.mtime_ns == mtime_ns:
             keep(prev)
         else:
-            todo.append((real, rel))
+            todo.append((FileRef(root_real, real, dev, ino), rel))
             stats[rel] = (size, mtime_ns)
     total, done = len(entries), len(kept)
     if progress:
@@ -153,16 +153,19 @@ def _scan(root: Path, catalog: Catalog, include: Iterable[str], exclude: Iterabl
         present = {e.rel for e in entries}
         deleted = sorted(p for p in previous if p not in present)
     if not todo and not deleted and previous:
-        # nothing was added, changed or deleted: the catalog's view stands as it is
-        records = list(previous.values())
+        # nothing was added, changed or deleted: the catalog's view stands as it is, unless
+        # the label rule (or min_class_files) labels some file otherwise
+        labelling = infer_labels(previous.values(), min_class_files)
+        records = labelling.apply(previous.values())
+        relabelled = any(r is not previous[r.path] for r in records)
         fp = catalog.last_fingerprint(root) or fingerprint(records)
         scan_id = catalog.record_scan(root, records, previous, [], started=started,
                                       elapsed_s=time.perf_counter() - t0, n_new=0, n_changed=0,
-                                      fingerprint_=fp, unchanged=True)
+                                      fingerprint_=fp, unchanged=not relabelled)
         report = ScanReport(root=Path(os.path.realpath(root)), records=records, new=[], changed=[],
                             deleted=[], unchanged=len(records), fingerprint=fp,
                             elapsed_s=time.perf_counter() - t0, skipped=skipped, inspected=0,
-                            scan_id=scan_id)
+                            scan_id=scan_id, labels=labelling.groups)
         log.info("scanned %s: %d files, none new, changed or deleted, in %.2f s", root,
                  len(records), report.elapsed_s)
         return report
@@ -175,6 +178,8 @@ def _scan(root: Path, catalog: Catalog, include: Iterable[str], exclude: Iterabl
         elif prev.content_hash != r.content_hash:
             changed.append(r.path)
     records = mark_duplicates(kept + inspected, quality_limits.near_duplicate_bits)
+    labelling = infer_labels(records, min_class_files)
+    records = labelling.apply(records)
     records.sort(key=lambda r: r.path)
     fp = fingerprint(records)
     elapsed = time.perf_counter() - t0
@@ -187,7 +192,7 @@ def _scan(root: Path, catalog: Catalog, include: Iterable[str], exclude: Iterabl
                         changed=sorted(changed), deleted=deleted,
                         unchanged=len(records) - len(new) - len(changed), fingerprint=fp,
                         elapsed_s=time.perf_counter() - t0, skipped=skipped,
-                        inspected=len(inspected), scan_id=scan_id)
+                        inspected=len(inspected), scan_id=scan_id, labels=labelling.groups)
     log.info("scanned %s: %d files (%d new, %d changed, %d deleted, %d read) in %.2f s",
              root, len(records), len(new), len(changed), len(deleted), len(inspected),
              report.elapsed_s)

@@ -134,3 +134,25 @@ def test_arithmetic_answers_are_reversed_and_decode_back(tmp_path):
     row = data.y["train"][np.argmax([len(decode_answer(r, data.info)) for r in data.y["train"]])]
     text = decode_answer(row, data.info)
     assert data.info["vocab"][row[0] - 2] == text[-1]  # the units digit comes first
+
+
+def test_concept_records_in_other_names_through_synonyms_and_fields(tmp_path):
+    root = tmp_path / "data"
+    env = [{"obs": [i / 40], "act": i % 2, "next_obs": [i / 40 + 0.1 * (i % 2)]} for i in range(60)]
+    plans = [{"situation": [i % 5, i / 9], "choice": "up" if i % 2 else "down"} for i in range(60)]
+    mine = [{"vec": [i / 50, (i % 7) / 7]} for i in range(60)]  # "vec" is no synonym
+    records = [_json_records(root, "env.json", env, "environment"),
+               _json_records(root, "plans.json", plans, "strategy"),
+               _json_records(root, "mine.json", mine, None)]
+    e = load_dataset("environment", request("environment_simulator", root, records, tmp_path))
+    assert e.info["fields"] == {"state_before": "obs", "action": "act", "state_after": "next_obs"}
+    s = load_dataset("strategy", request("adaptive_learning_controller", root, records, tmp_path))
+    assert s.info["fields"] == {"context": "situation", "strategy": "choice"}
+    assert s.classes == ["down", "up"]
+    with pytest.raises(NoDataForModel, match=r"(?s)in 1 JSON file\(s\):\n  mine.json: keys "
+                       r"found: vec; .*fields: \{features: vec\}"):
+        load_dataset("features", request("alpha_deep_model", root, records, tmp_path))
+    mapped = {"alpha_deep_model": {"fields": {"features": "vec"}}}
+    f = load_dataset("features", request("alpha_deep_model", root, records, tmp_path,
+                                         models=mapped))
+    assert f.info["fields"] == {"features": "vec"} and f.x["train"].shape[1] == 2

@@ -21,7 +21,8 @@ def _scan(root: Path, db: Path, **kw: object):
 
 
 def test_labels_splits_and_types(data_root: Path, tmp_path: Path) -> None:
-    report = _scan(data_root, tmp_path / "c.sqlite", workers=0)
+    # the fixture's classes hold 3 images and 2 texts: class folders at min_class_files=2
+    report = _scan(data_root, tmp_path / "c.sqlite", workers=0, min_class_files=2)
     by_path = {r.path: r for r in report.records}
     assert by_path["images/cats/cats_0.png"].label == "cats"
     assert by_path["text/poems/1.txt"].label == "poems"
@@ -99,14 +100,16 @@ def test_nothing_outside_the_root_is_opened(data_root: Path, tmp_path: Path,
     opened: list[str] = []
     real_open = os.open
 
-    def spy(path: str, *args: object, **kwargs: object) -> int:
-        opened.append(os.path.realpath(path))
-        return real_open(path, *args, **kwargs)
+    def spy(path: str, *args: object, dir_fd: int | None = None, **kwargs: object) -> int:
+        # folders and files are opened relative to their folder's descriptor
+        base = os.readlink(f"/proc/self/fd/{dir_fd}") if dir_fd is not None else ""
+        opened.append(os.path.realpath(os.path.join(base, path)))
+        return real_open(path, *args, dir_fd=dir_fd, **kwargs)
 
     monkeypatch.setattr(probe_module.os, "open", spy)
     _scan(data_root, tmp_path / "c.sqlite", workers=0)
     root = os.path.realpath(data_root)
-    assert opened and all(p.startswith(root + os.sep) for p in opened)
+    assert opened and all(p == root or p.startswith(root + os.sep) for p in opened)
 
 
 def test_data_files_are_never_modified(data_root: Path, tmp_path: Path, samples: Path) -> None:
