@@ -35,10 +35,12 @@ def model_param() -> Param:
     until something was registered."""
     choices = rollback_choices()
     if choices:
-        return Param(next(iter(choices)), type="string", examples=list(choices),
-                     values_display=choices, title="Model",
+        # a free-text field with suggestions (Airflow shows `values_display` labels only
+        # for an `enum`, which would refuse a model registered since the last parse): the
+        # champion and previous of each model go in the description
+        return Param(next(iter(choices)), type="string", examples=list(choices), title="Model",
                      description="registered models with an earlier version to roll back to "
-                                 "(champion and previous shown; list as of the last parse)")
+                                 "(as of the last parse): " + "; ".join(choices.values()))
     return Param(sorted(MODELS)[0], type="string", examples=sorted(MODELS), title="Model",
                  description="no registered model has an earlier version yet; a built-in name "
                              "or your custom model's name")

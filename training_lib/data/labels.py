@@ -180,7 +180,7 @@ def preset_labels(records: list[FileRecord], settings: "PresetModel",
     """Labels as the preset's dataset entries declare them; an entry without `labels`
     (or `labels: infer`) gets `infer_labels` over its files with the preset's
     `min_class_files`. A file belongs to the first entry that selects it."""
-    from training_lib.data.routing import selector_for
+    from training_lib.data.routing import selector_for  # routing imports this module
 
     by_selector: dict[int, list[FileRecord]] = defaultdict(list)
     for r in records:

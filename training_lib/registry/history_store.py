@@ -85,11 +85,15 @@ class HistoryStore:
         """The write lock for one registry change; commits what was recorded, even when
         the change fails half way (the record must match what MLflow now holds)."""
         with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
             try:
-                yield Transaction(db, self)
-            finally:
-                db.execute("COMMIT")
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield Transaction(db, self)
+                finally:
+                    db.execute("COMMIT")
+            except sqlite3.Error as e:  # e.g. locked for 60 s by a change that hangs
+                raise RegistryError(f"the registry history {str(self.path)!r} failed: "
+                                    f"{type(e).__name__}: {e}") from e
 
     # ---- reading (no lock) ------------------------------------------------------------
     def alias_events(self, model: str, limit: int | None = None) -> list[dict[str, Any]]:

@@ -180,12 +180,32 @@ def _data_quality(report: dict[str, Any], out_dir: Path) -> str:
         items = [*(validation.get("critical") or []), *(validation.get("warnings") or [])]
         if items:
             parts.append("<ul>" + "".join(f"<li>{e(w)}</li>" for w in items) + "</ul>")
+    parts.append(_labels(report.get("routing") or {}))
     docs = report.get("data_docs")
     if docs:
         relative = os.path.relpath(docs, out_dir)
         parts.append(f"<p>Data Docs: <a href='{e(relative)}'>{e(relative)}</a> "
                      f"(<code>{e(docs)}</code>)</p>")
     return "".join(parts) or "<p>No scan or validation was recorded.</p>"
+
+
+def _labels(routing: dict[str, Any]) -> str:
+    """The label set of each folder routing used, and the classes it dropped per model."""
+    groups = [g for g in routing.get("labels") or [] if g.get("classes")]
+    parts = []
+    if groups:
+        rows = [[g["folder"], g.get("source", ""), g.get("type") or "",
+                 ", ".join(f"{k} ({n})" for k, n in sorted(g["classes"].items()))]
+                for g in groups]
+        parts.append(_table(["folder", "labels from", "type", "classes (files)"], rows))
+    dropped = routing.get("dropped_classes") or {}
+    if dropped:
+        rows = [[model, label, len(paths), ", ".join(paths[:5]) + (" ..." if len(paths) > 5 else "")]
+                for model, classes in sorted(dropped.items())
+                for label, paths in sorted(classes.items())]
+        parts.append("<p>Classes dropped from training (fewer than <code>min_class_files</code> "
+                     "files):</p>" + _table(["model", "class", "files", "paths"], rows))
+    return "".join(parts)
 
 
 def _registry(registry: dict[str, Any]) -> str:

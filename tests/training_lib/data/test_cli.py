@@ -69,3 +69,24 @@ def test_scan_of_names_that_are_not_utf8_writes_catalog_json_and_report(tmp_path
                  str(out / "report.html"), "--workers", "0"]) == 0
     html = (out / "report.html").read_text("utf-8")
     assert "<code>text/a/e\\xfe.txt</code>" in html
+
+
+def test_scan_prints_the_label_set_of_each_folder_or_why_none(tmp_path: Path, capsys) -> None:
+    from tests.fixtures.label_layouts import write_messy_folder
+
+    root = write_messy_folder(tmp_path / "data")
+    assert main(["scan", str(root), "--catalog", str(tmp_path / "c.sqlite"), "--json",
+                 str(tmp_path / "files.jsonl"), "--report", str(tmp_path / "r.html"),
+                 "--workers", "0"]) == 0
+    printed = capsys.readouterr().out
+    section = printed[printed.index("\nlabels (class folders of >= 5 files"):]
+    for line in (
+            "  text: 3 classes of text (news 6, poems 6, recipes 6) [inferred]",
+            "      not a class: haiku (1 text file, fewer than min_class_files=5)",
+            "  images: 2 classes of image (cats 5, dogs 5) [inferred]",
+            "      unlabelled, not image: images/cats/notes.txt, images/dogs/notes.txt",
+            "  misc/deep: no labels (no subfolder holds enough files of one type to be a class)",
+            "      not a class: arithmetic (mostly json (6 of 8 files), labelled by their fields)"):
+        assert line + "\n" in section, line
+    files = {json.loads(x)["path"]: json.loads(x) for x in (tmp_path / "files.jsonl").read_text().splitlines()}
+    assert files["misc/deep/l01/x0.txt"]["label"] is None and files["text/news/0.txt"]["label"] == "news"

@@ -77,7 +77,9 @@ def test_critical_only_when_training_is_meaningless(records, tmp_path: Path, cas
         broken = [dataclasses.replace(r, score=0.1, flags=("truncated",)) for r in records]
     summary = validate_catalog(broken, preset=_preset(), supervised_types={"text"}, out_dir=tmp_path)
     assert not summary.success  # reported, not raised: the caller raises ValidationFailed
-    assert len(summary.critical) == 1 and expected in summary.critical[0]
+    assert any(expected in line for line in summary.critical), summary.critical
+    if case == "one class":
+        assert len(summary.critical) == 1
     # with target_models: auto, routing leaves such a model out: a warning, not a failure
     auto = validate_catalog(broken, preset=PresetModel(description="t", target_models="auto",
                                                        epochs=1),

@@ -55,3 +55,28 @@ def test_selectors_filter_by_folder_glob_and_type():
     r = route(RECORDS, settings(datasets=only_math), {"vision_service": MODELS["vision_service"]},
               ["vision_service"])
     assert r.manifests["vision_service"] == [] and r.not_selected == len(RECORDS) - 1
+
+
+def test_a_class_below_min_class_files_is_dropped_not_fatal(caplog):
+    import logging
+
+    tiny = [rec(f"images/odd/{k}.png", "image", label="odd") for k in range(2)]
+    with caplog.at_level(logging.WARNING, logger="training_lib.data.labels"):
+        r = route(RECORDS + tiny, settings(), {"vision_service": MODELS["vision_service"]},
+                  ["vision_service"])
+    assert len(r.manifests["vision_service"]) == 50 and "vision_service" not in r.left_out
+    assert r.dropped_classes == {"vision_service": {"odd": ["images/odd/0.png",
+                                                            "images/odd/1.png"]}}
+    assert "class 'odd' dropped: 2 files" in caplog.text and "images/odd/1.png" in caplog.text
+    # a lower preset minimum keeps it
+    r = route(RECORDS + tiny, settings(min_class_files=2), {"vision_service": MODELS["vision_service"]},
+              ["vision_service"])
+    assert len(r.manifests["vision_service"]) == 52 and r.dropped_classes == {}
+
+
+def test_a_model_left_with_a_single_class_gets_no_training_in_auto_mode():
+    one = [rec(f"images/7/{k}.png", "image", label="7") for k in range(25)]
+    one += [rec(f"images/1/{k}.png", "image", label="1") for k in range(3)]  # dropped: < 5
+    r = route(one, settings(), {"vision_service": MODELS["vision_service"]}, None)
+    assert "vision_service" not in r.manifests
+    assert r.left_out["vision_service"] == "a single class left (7): nothing to tell apart"

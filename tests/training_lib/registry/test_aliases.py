@@ -1,7 +1,7 @@
 """One registry state from every entry point: promotion, the CLI rollback, a hand edit in
 the MLflow UI (simulated with the facade's `set_alias`/`delete_alias`, which is what the
 UI's REST call does) all end in the same invariants, recorded in the history store.
-(The rollback DAG's task is tested in tests/plugins/test_rollback_dag.py with `assert_invariants`.)"""
+(The rollback DAG's task: tests/plugins/test_rollback_dag.py, same `assert_invariants`.)"""
 from __future__ import annotations
 
 import argparse
@@ -9,30 +9,12 @@ import getpass
 import json
 from types import SimpleNamespace
 
-from tests.fixtures.registry_models import alias_of, register_versions
+from tests.fixtures.registry_models import assert_invariants, register_versions
 from training_lib.cli.registry import run_history, run_rollback
 from training_lib.config.schema import Promotion
 from training_lib.registry import aliases, client
-from training_lib.registry.history_store import HistoryStore
 from training_lib.registry.promotion import decide_and_apply, move_alias
 from training_lib.registry.rollback import history, status_history, versions
-
-
-def assert_invariants(name: str) -> dict[str, str]:
-    """The invariants of aliases.py, read back from MLflow and from the store."""
-    live = client.get_aliases(name)
-    champion = live.get("champion")
-    assert champion is not None, live
-    assert live.get("previous") != champion and live.get("challenger") != champion, live
-    tags = {str(v.version): v.tags or {} for v in client.search_versions(name)}
-    assert tags[champion]["status"] == "release", tags[champion]
-    registered = client.get_registered_model(name)
-    assert "alias_history" not in registered.tags  # no JSON blob on the model's page
-    summary = registered.tags[aliases.SUMMARY_TAG]
-    assert len(summary) <= aliases.SUMMARY_CHARS and "None" not in summary
-    with HistoryStore().transaction() as tx:  # the record matches what MLflow holds
-        assert tx.recorded_aliases(name) == live
-    return live
 
 
 def _ctx() -> SimpleNamespace:

@@ -212,3 +212,41 @@ def test_missing_root_is_a_data_error(tmp_path: Path) -> None:
 
     with pytest.raises(DataError, match="not a folder"):
         _scan(tmp_path / "nope", tmp_path / "c.sqlite")
+
+
+def test_labels_of_a_messy_folder_are_the_ones_a_user_predicts(tmp_path: Path) -> None:
+    from tests.fixtures.label_layouts import write_messy_folder
+
+    root = write_messy_folder(tmp_path / "data")
+    report = _scan(root, tmp_path / "c.sqlite", workers=0)
+    labelled = {}
+    for r in report.records:
+        if r.label:
+            labelled.setdefault((r.type, r.label), []).append(r.path)
+    assert {k: len(v) for k, v in labelled.items()} == {
+        ("text", "news"): 6, ("text", "poems"): 6, ("text", "recipes"): 6,
+        ("image", "cats"): 5, ("image", "dogs"): 5}
+    # no junk classes: nested folders, the singleton, stray WAVs, the lone captions folder
+    by_path = {r.path: r for r in report.records}
+    for path in ("misc/deep/l01/x0.txt", "misc/backup/text/old0.txt", "text/haiku/only.txt",
+                 "json/arithmetic/stray0.wav", "captions/caption_0.txt", "images/cats/notes.txt"):
+        assert by_path[path].label is None, path
+    groups = {g.folder: g for g in report.labels}
+    assert groups["text"].left_out == {"haiku": "1 text file, fewer than min_class_files=5"}
+    assert groups["json"].left_out["arithmetic"].startswith("mostly json (6 of 8 files)")
+    assert groups["images"].strays == ("images/cats/notes.txt", "images/dogs/notes.txt")
+    assert groups["."].line() == (".: no labels (only one subfolder (captions) qualifies: "
+                                  "a class needs a sibling class)")
+
+
+def test_a_rescan_relabels_when_min_class_files_changes(tmp_path: Path) -> None:
+    from tests.fixtures.label_layouts import write_messy_folder
+
+    root = write_messy_folder(tmp_path / "data")
+    db = tmp_path / "c.sqlite"
+    _scan(root, db, workers=0)
+    again = _scan(root, db, workers=0, min_class_files=1)  # nothing changed on disk
+    assert again.inspected == 0
+    assert {r.path: r.label for r in again.records}["text/haiku/only.txt"] == "haiku"
+    with Catalog(db) as catalog:  # the catalog holds the labels of the last scan
+        assert {r.path: r.label for r in catalog.current(root)}["text/haiku/only.txt"] == "haiku"
