@@ -91,8 +91,8 @@ def plan_resources(probe: MachineProbe, needs: list[ModelNeed], *, use_gpu: bool
         pools = {name: max(1, min(slots, int(cap))) for name, slots in pools.items()}
         cpu_slots = min(cpu_slots, pools[CPU_POOL])
     # CPUs are split over the trainings that can run at once, not over every model planned:
-    # 11 models queued for a GPU pool of 4 run 4 at a time, and one process feeding a GPU
-    # kept 3-5 cores busy (Keras on JAX, H200: bench/family_gpu.py)
+    # 11 models queued for a GPU pool of 4 run 4 at a time, so each of those 4 gets a
+    # quarter of the CPUs (splitting over all 11 left them one thread each of 16)
     running = pools[GPU_POOL] if gpus else cpu_slots
     concurrent = max(1, min(len(needs), running))
     threads = max(1, probe.cpu_allowed // concurrent)

@@ -149,3 +149,22 @@ def test_history_prints_none_not_vnone_and_marks_noticed_times(capsys):
     out = capsys.readouterr().out
     assert "vNone" not in out and "none -> v1" in out
     assert "(noticed)" in out and "status changes:" in out
+
+
+def test_a_hand_edit_read_by_several_processes_at_once_is_recorded_once():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    name = register_versions(2)
+    move_alias(name, "champion", "1", "first")
+    client.set_alias(name, "champion", "2")
+    code = (f"import sys; sys.path.insert(0, {str(root)!r})\n"
+            "from training_lib.registry.rollback import versions\n"
+            f"versions({name!r})\n")
+    readers = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(3)]
+    assert [p.wait(timeout=300) for p in readers] == [0, 0, 0]
+    manual = [m for m in history(name) if m["action"] == "manual"]
+    assert [(m["from"], m["to"]) for m in manual] == [("1", "2")]
+    assert assert_invariants(name) == {"champion": "2", "previous": "1"}

@@ -146,7 +146,7 @@ def classify(text: str, max_lines: int = 400) -> Iterator[tuple[str, str]]:
             continue
         if s in _DATA_SECTION or (closer := _opens_block(s)) is not None:
             closer = closer or "\0"  # nothing closes a data section
-            yield "comment", raw  # a comment, docstring or here-document opens, also inside a literal block
+            yield "comment", raw  # a comment, docstring or here-document, even in a literal block
             continue
         if block is not None:
             if indent > base and not (indent <= block and is_sentence(line)):

@@ -2,6 +2,8 @@
 
 Structures, strongest evidence first: JSON / JSON Lines, delimited tables (CSV, TSV,
 semicolon or pipe separated), source code (see `code_language`), Markdown, plain text.
+Code that a document quotes (fences, literal blocks, SQL between paragraphs) does not
+make it code: `prose_lines` reads the lines outside the quotes first.
 The extension breaks ties: text that would pass as two structures takes the one its
 name claims, and `wrong_extension` is only raised on clear evidence.
 """
@@ -259,8 +261,11 @@ def _structure(text: str, complete: bool, claim_type: str | None, code_hint: str
     if as_json is not None:
         return as_json
     language, score = code_language.detect(head) if _codeish(head) else (None, 0.0)
-    if language is not None and score < 100 and claim_type != "code" and prose_lines.reads_as_prose(head):
-        language, score = None, 0.0  # a document quoting code: outside its quotes it is sentences
+    # a document quoting code (README, reference page): outside its quotes it is sentences;
+    # a shebang or a name that claims code outweighs that
+    if language is not None and score < 100 and claim_type != "code" and \
+            prose_lines.reads_as_prose(head):
+        language, score = None, 0.0
     if claim_type == "code" and code_hint and (language is None or score < 12):
         return TextGuess("code", code_hint, meta={"language": code_hint})
     table = None
