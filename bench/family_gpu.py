@@ -10,20 +10,32 @@ Two steps, because the GPU machine has no TensorFlow, no network and receives on
     # on the GPU machine (no TensorFlow imported anywhere on this side)
     KERAS_BACKEND=jax python bench/family_gpu.py run --data var/family_gpu/family.npz
 
+The export is 8.9 MiB (all eleven datasets, no subsampling; `--max-train N` caps the
+training rows). The GPU image lacks keras, optree, namex and pydantic (config/schema.py):
+carry their cp312 wheels in an ignored folder (`pip download --no-deps --only-binary=:all:
+--python-version 3.12 --platform manylinux_2_28_x86_64 ... -d var/family_gpu/wheels
+keras==3.15.1 optree namex pydantic pydantic_core annotated-types typing-inspection
+typing_extensions`, 5.5 MiB) and `pip install --no-index --no-deps --target /tmp/site` there.
+
 `run` trains every model in its own process under the environment our resource plan
 gives it (`plan_resources` -> `environment_for`: CUDA_VISIBLE_DEVICES, thread counts,
-XLA_PYTHON_CLIENT_PREALLOCATE=false, XLA_PYTHON_CLIENT_MEM_FRACTION, CUDA MPS when
-models share the GPU and the machine has it), with plain `model.fit` for a fixed
+XLA_PYTHON_CLIENT_PREALLOCATE=false, XLA_PYTHON_CLIENT_MEM_FRACTION, no XLA autotuning
+and CUDA MPS when models share the GPU), with plain `model.fit` for a fixed
 schedule (bench/models.py's epochs, batch size and learning rate, the preset's
 overrides winning; `--epochs N` for all), then the task's test metric
 (`training/evaluation.py`). Modes:
 
 - sequential: one model at a time, each planned as if alone (the whole GPU's cap);
-- packed: all models launched at once, planned together (`gpu_packing` = their count).
+- packed: all models launched at once, planned together (`gpu_packing` = their count);
+- packed:K: planned for a GPU pool of K slots and run at most K at a time, as Airflow's
+  `tlib_gpu` pool would (K=4 is the default packing).
+Diagnostics: `--env KEY=VALUE` (e.g. XLA_FLAGS), `--no-mps`, `--async-clock` (no device
+sync after every step; by default the timing hook syncs, as the engine's callbacks do).
 
 Measured per model: samples/s after the first batch (the first one compiles), test
 metric in both modes, seconds from spawn to the first finished batch (imports, data,
-build, compile: the launch cost), CPU busy % of its process during fit, the JAX
+build, compile: the launch cost), CPU busy % of its process during fit (and CPU seconds
+by thread name, from /proc), the JAX
 allocator's peak and limit, the GPU memory NVML sees for its pid. Sampled by the parent
 (NVML, 5 Hz): GPU utilisation and memory, host CPU %. Whole-family wall time of each
 mode, from the first spawn to the last exit, and their ratio (goal: packed <= 1/4 of

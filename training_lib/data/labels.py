@@ -36,10 +36,11 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from training_lib.config.file_types import FILE_TYPES
 from training_lib.data.records import FileRecord
+from training_lib.data.selection import selector_for
 from training_lib.errors import DataError
 
 if TYPE_CHECKING:
-    from training_lib.config.schema import DatasetSelector, PresetModel
+    from training_lib.config.schema import PresetModel
 
 log = logging.getLogger(__name__)
 
@@ -180,8 +181,6 @@ def preset_labels(records: list[FileRecord], settings: "PresetModel",
     """Labels as the preset's dataset entries declare them; an entry without `labels`
     (or `labels: infer`) gets `infer_labels` over its files with the preset's
     `min_class_files`. A file belongs to the first entry that selects it."""
-    from training_lib.data.routing import selector_for  # routing imports this module
-
     by_selector: dict[int, list[FileRecord]] = defaultdict(list)
     for r in records:
         sel = selector_for(r, settings.datasets)

@@ -8,18 +8,16 @@ result is one manifest per model in the run folder.
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
-from typing import Iterable
 
 from training_lib.config.file_types import FILE_TYPES
 from training_lib.config.model_specs import MODELS, ModelSpec
 from training_lib.config.record_fields import formats_of
-from training_lib.config.schema import DatasetSelector, PresetModel
+from training_lib.config.schema import PresetModel
 from training_lib.data.labels import drop_small_classes, folder_labelled
 from training_lib.data.quality.scores import score_of
 from training_lib.data.records import FileRecord
+from training_lib.data.selection import selected
 
 
 @dataclass
@@ -32,35 +30,6 @@ class Routing:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # model -> samples by kind
     # model -> label -> paths of the classes below `min_class_files` kept out of its training
     dropped_classes: dict[str, dict[str, list[str]]] = field(default_factory=dict)
-
-
-def selected(record: FileRecord, selectors: Iterable[DatasetSelector]) -> bool:
-    return selector_for(record, selectors) is not None
-
-
-def selector_for(record: FileRecord,
-                 selectors: Iterable[DatasetSelector]) -> DatasetSelector | None:
-    """The first dataset entry that selects `record`, or None."""
-    path = PurePosixPath(record.path)
-    for sel in selectors:
-        base = PurePosixPath(sel.path.strip("/") or ".")
-        if str(base) != "." and base not in path.parents:
-            continue
-        rel = str(path if str(base) == "." else path.relative_to(base))
-        if not any(_glob(rel, pattern) for pattern in sel.include):
-            continue
-        if any(_glob(rel, pattern) for pattern in sel.exclude):
-            continue
-        if sel.types is not None and record.type not in sel.types:
-            continue
-        return sel
-    return None
-
-
-def _glob(path: str, pattern: str) -> bool:
-    # "**/*" must also match files at the top level
-    return fnmatch.fnmatch(path, pattern) or (pattern.startswith("**/")
-                                              and fnmatch.fnmatch(path, pattern[3:]))
 
 
 def kind_of(record: FileRecord) -> str:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from training_lib.config.schema import DatasetSelector, PresetModel
 from training_lib.data.records import FileRecord
-from training_lib.data.routing import route, selected
+from training_lib.data.routing import route
+from training_lib.data.selection import selected
 from training_lib.config.model_specs import MODELS
 
 
