@@ -6,7 +6,15 @@ class TrainingLibError(Exception):
     """Root of every error this project raises on purpose."""
 
 
-class PresetError(TrainingLibError):
+class NotRetryable(TrainingLibError):
+    """A retry cannot fix this: the same input fails the same way every time (a missing or
+    empty data folder, a failed critical expectation, no data for any model, a broken
+    preset). The DAG task fails at once instead of retrying (plugins/ translates it to
+    Airflow's AirflowFailException); its message is one line naming the cause and the fix.
+    Whatever can heal (a killed process, OOM, an outage, a hang) is not one of these."""
+
+
+class PresetError(NotRetryable):
     """A preset file is missing, unreadable or fails its schema."""
 
 
@@ -14,8 +22,17 @@ class DataError(TrainingLibError):
     """The data folder, catalog or a dataset manifest cannot be used."""
 
 
-class ValidationFailed(DataError):
+class DataFolderError(DataError, NotRetryable):
+    """The data folder is missing, empty, refused, or holds nothing any model can use."""
+
+
+class ValidationFailed(DataError, NotRetryable):
     """Great Expectations found a critical problem in the catalog."""
+
+
+class RunFailed(NotRetryable):
+    """An earlier task of the run failed for good (the run's failure.json says which);
+    later tasks that still run (evaluate) stop with its cause."""
 
 
 class ResourceError(TrainingLibError):

@@ -202,6 +202,7 @@ class PresetModel(_Strict):
     checkpoint_interval: int = Field(50, ge=1, description="training steps between checkpoints")
     checkpoint: CheckpointConfig = CheckpointConfig()
     use_gpu: bool = True
+    gpu_packing: int = Field(4, ge=1, le=64, description="models trained at once per GPU")
     distributed_training: bool = False
     mixed_precision: bool = False
     enable_collaborative_training: bool = False

@@ -142,6 +142,7 @@ def plan_for(ctx: RunContext, names: list[str], nvml: Any = None,
                                ctx.settings.for_model(name, "batch_size"),
                                ctx.settings.for_model(name, "urgency")))
     return plan_resources(probe, needs, use_gpu=ctx.settings.use_gpu,
+                          gpu_packing=ctx.settings.gpu_packing,
                           distributed=ctx.settings.distributed_training,
                           mixed_precision=ctx.settings.mixed_precision, exclude_gpus=exclude_gpus)
 

@@ -11,6 +11,7 @@
         models/<model>/round_<k>/   see RoundFolder
         knowledge/round_<k>/   artifacts shared between collaborative rounds
         faults.jsonl           every fault of the run (crash, stall, lost try, migration)
+        failure.json           the task that failed the run for good, and why (first one wins)
         evaluation.json, registry.json, report/
         mlflow.json            MLflow run ids
 
@@ -159,6 +160,11 @@ class RunFolder:
     @property
     def faults(self) -> Path:
         return self.path / "faults.jsonl"
+
+    @property
+    def failure(self) -> Path:
+        """Written by the first task that fails for good (a cause no retry can fix)."""
+        return self.path / "failure.json"
 
     @property
     def report_dir(self) -> Path:
