@@ -4,6 +4,7 @@
     folder.py    RunFolder / RoundFolder: a typed accessor for every file a run holds
     context.py   RunContext (a run folder + its pinned preset), start_run, load_run
     faults.py    the run's fault record (faults.jsonl)
+    failure.py   why the run failed for good (failure.json), in one line
     outcome.py   what a run's files say: model results, problems, trainable models
 
 Every other package reaches a run's files through these accessors; no module spells a

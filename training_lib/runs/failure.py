@@ -6,7 +6,7 @@ fix it, so the task fails at once and the rest of the run reads the cause from h
 report's headline, the CLI summary, evaluate (models "not started") and the MLflow parent
 run all show the same one line.
 
-    >>> record_failure(run_dir, "validate_data", ValidationFailed("no labelled files"))
+    >>> record_failure(run_dir, "validate_data", "no labelled files")
     >>> failure_line(read_failure(run_dir))
     'run failed at validate_data: no labelled files'
 """
