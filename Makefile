@@ -8,7 +8,7 @@ DATA ?= data/demo
 PRESET ?= quick_start
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help install demo demo-faults demo-data up down status test lint bench clean-runs
+.PHONY: help install demo demo-faults demo-data up down status test lint bench check-honesty clean-runs
 
 help:
 	@echo "make demo       install, make demo data, start Airflow + MLflow, run $(PRESET), summary"
@@ -18,6 +18,7 @@ help:
 	@echo "make demo-data  generate the demo data folder ($(DATA))"
 	@echo "make lint       check the layer contracts, validate every preset and its DAG file"
 	@echo "make bench      run the bench/ scripts"
+	@echo "make check-honesty  mutate a copy (fake loss curve, random CPU, constant accuracy, ...): tests must fail"
 
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys, pip; assert sys.prefix != sys.base_prefix' 2>/dev/null \
@@ -60,6 +61,9 @@ test: install
 lint: install
 	$(VENV)/bin/lint-imports --no-cache
 	$(PYTHON) -m training_lib presets check
+
+check-honesty: install
+	$(PYTHON) bench/check_honesty.py
 
 bench: install
 	@for script in bench/*.py; do echo "== $$script"; $(PYTHON) $$script || exit $$?; done

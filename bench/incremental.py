@@ -10,9 +10,15 @@ Nights, built from the demo data (generated into a temp folder unless --data is 
 Each night: full = train from scratch on everything so far; naive = fine-tune the
 previous naive model on the new data only; ours = fine-tune our previous model on new
 data + an equal replay sample of old data, kept only if the forgetting guard accepts
-(training_lib.incremental: the same functions the pipeline's worker calls). Scores:
+(paired tests on the same old/new test rows; training_lib.incremental: the same
+functions the pipeline's worker calls; the bench does not apply min_new_test_rows). Scores:
 accuracy on old-data and on new-data test rows. Goal for ours vs full: old within 1
 point, new within 2 points, at least 3x faster.
+
+Times are whole steps: ours = load the champion from its saved file, score it for the
+guard, sample the replay, build and fine-tune, score the result, judge; full = build and
+train from scratch. `--seeds 0,1,2` (the default) repeats everything per seed; the summary
+gives the mean and the spread (standard deviation over seeds) of each gap and speedup.
 """
 from __future__ import annotations
 
@@ -37,7 +43,7 @@ import numpy as np  # noqa: E402
 
 from training_lib.config.schema import PresetModel  # noqa: E402
 from training_lib.data.dataset import Dataset  # noqa: E402
-from training_lib.incremental import finetune  # noqa: E402
+from training_lib.incremental import finetune, guard  # noqa: E402
 from training_lib.config.model_specs import MODELS  # noqa: E402
 from training_lib.models.resolve import build_model  # noqa: E402
 
@@ -109,31 +115,51 @@ def new_model(name: str, data: Dataset, seed: int, previous=None) -> keras.Model
     return model
 
 
+def load_champion(path: Path) -> keras.Model:
+    import training_lib.models.blocks  # noqa: F401  (custom layers)
+
+    return keras.saving.load_model(path)
+
+
 def run_model(name: str, dataset: Dataset, nights: dict[str, int], seed: int) -> list[dict]:
     base = upto(dataset, nights, 0)
     first = new_model(name, base, seed)
     fit(first, base, EPOCHS_FULL[name], seed)
     naive = ours = (first, base.classes)
+    champion_file = TMP / f"{name}_seed{seed}_champion.keras"
+    first.save(champion_file)  # what the registry holds; the incremental step loads it
     rows = []
     for night in (1, 2, 3):
         data = upto(dataset, nights, night)
         old_keys = {k for k, n in nights.items() if n < night}
+        start = time.perf_counter()
         full = new_model(name, data, seed)
-        t_full = fit(full, data, EPOCHS_FULL[name], seed)
+        t_full_fit = fit(full, data, EPOCHS_FULL[name], seed)
+        t_full = time.perf_counter() - start
         # naive: fine-tune on the new rows only
         only_new, _ = finetune.replay_dataset(data, old_keys, 0.0, seed)
         naive_model = new_model(name, data, seed, naive)
         t_naive = fit(naive_model, only_new, EPOCHS_TUNE[name], seed)
-        # ours: new rows + as many old rows, then the forgetting guard
-        before = finetune.score_old_new("classification", ours[0], ours[1], data, old_keys)
+        # ours, timed whole: load the champion, score it, new rows + as many old rows,
+        # fine-tune, score again, the forgetting guard
+        start = time.perf_counter()
+        champion = (load_champion(champion_file), ours[1])
+        champion_rows = finetune.row_outcomes("classification", champion[0], champion[1], data,
+                                              old_keys)
         replayed, counts = finetune.replay_dataset(data, old_keys, REPLAY, seed)
-        ours_model = new_model(name, data, seed, ours)
+        ours_model = new_model(name, data, seed, champion)
         ours_model.optimizer.learning_rate.assign(LR * TUNE_LR_FACTOR)
-        t_ours = fit(ours_model, replayed, EPOCHS_TUNE[name], seed)
-        after = finetune.score_old_new("classification", ours_model, data.classes, data, old_keys)
-        accepted, reason = finetune.forgetting_guard(before, after, EPSILON)
+        t_ours_fit = fit(ours_model, replayed, EPOCHS_TUNE[name], seed)
+        tuned_rows = finetune.row_outcomes("classification", ours_model, data.classes, data,
+                                           old_keys)
+        after = tuned_rows.score(data, old_keys)
+        sides = finetune.compare(champion_rows, tuned_rows, data, old_keys, seed=seed)
+        verdict = guard.judge(sides["old"], sides["new"], epsilon=EPSILON, metric="accuracy")
+        accepted, reason = verdict.accepted, f"{verdict.verdict}: {verdict.reason}"
+        t_ours = time.perf_counter() - start
         if accepted:
             ours = (ours_model, data.classes)
+            ours_model.save(champion_file)  # registering it is not timed (nor for full)
         kept = finetune.score_old_new("classification", ours[0], ours[1], data, old_keys)
         scores = {"full": finetune.score_old_new("classification", full, data.classes, data,
                                                  old_keys),
@@ -145,20 +171,47 @@ def run_model(name: str, dataset: Dataset, nights: dict[str, int], seed: int) ->
                      "reason": reason, **counts, "tuned_old": after.old, "tuned_new": after.new,
                      **{f"{k}_old": v.old for k, v in scores.items()},
                      **{f"{k}_new": v.new for k, v in scores.items()},
-                     "full_s": t_full, "naive_s": t_naive, "ours_s": t_ours})
+                     "full_s": t_full, "naive_s": t_naive, "ours_s": t_ours,
+                     "full_fit_s": t_full_fit, "ours_fit_s": t_ours_fit})
         print(f"{name} night {night} seed {seed}: old full {scores['full'].old:.3f} naive "
               f"{scores['naive'].old:.3f} ours {kept.old:.3f} | new full {scores['full'].new:.3f}"
               f" naive {scores['naive'].new:.3f} ours {kept.new:.3f} | fine-tuned before the guard:"
               f" old {after.old:.3f} new {after.new:.3f} | time full {t_full:.1f}s ours "
-              f"{t_ours:.1f}s | guard: {'accepted' if accepted else 'REJECTED: ' + reason}",
+              f"{t_ours:.1f}s (fits {t_full_fit:.1f}s, {t_ours_fit:.1f}s) | guard: {'accepted' if accepted else 'REJECTED: ' + reason}",
               flush=True)
     return rows
+
+
+def per_seed(rows: list[dict]) -> list[dict[str, float]]:
+    """Each seed's gaps to full retraining and whole-step speedup, over its nights."""
+    out = []
+    for seed in sorted({r["seed"] for r in rows}):
+        mine = [r for r in rows if r["seed"] == seed]
+        mean = {k: statistics.mean(r[k] for r in mine) for k in mine[0]
+                if k.endswith(("_old", "_new", "_s"))}
+        out.append({"old_gap": mean["full_old"] - mean["ours_old"],
+                    "new_gap": mean["full_new"] - mean["ours_new"],
+                    "naive_old_gap": mean["full_old"] - mean["naive_old"],
+                    "speedup": mean["full_s"] / mean["ours_s"],
+                    "fit_speedup": mean["full_fit_s"] / mean["ours_fit_s"]})
+    return out
+
+
+def spread(seeds: list[dict[str, float]]) -> dict:
+    """{"key": {"mean", "sd", "min", "max"}} over seeds (sd 0 for one seed)."""
+    out: dict = {"seeds": len(seeds)}
+    for key in seeds[0]:
+        values = [s[key] for s in seeds]
+        out[key] = {"mean": round(statistics.mean(values), 4),
+                    "sd": round(statistics.stdev(values), 4) if len(values) > 1 else 0.0,
+                    "min": round(min(values), 4), "max": round(max(values), 4)}
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", type=Path, default=None)
-    parser.add_argument("--seeds", default="0")
+    parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--models", default=",".join(EPOCHS_FULL))
     parser.add_argument("--replay", type=float, default=REPLAY, help="old rows per new row")
     parser.add_argument("--tune-lr", type=float, default=TUNE_LR_FACTOR,
@@ -179,22 +232,21 @@ def main() -> None:
                 continue
             rows.extend(run_model(name, dataset, nights, seed))
     print(f"\n{'model':24} {'old: full naive ours':>22} {'new: full naive ours':>22} "
-          f"{'speedup':>8} {'accepted':>8}")
+          f"{'speedup':>8} {'accepted':>8}   (means over nights and seeds)")
     summary = {}
     for name in sorted({r["model"] for r in rows}):
         mine = [r for r in rows if r["model"] == name]
         avg = {k: statistics.mean(r[k] for r in mine) for k in mine[0]
                if k.endswith(("_old", "_new", "_s"))}
-        speed = avg["full_s"] / avg["ours_s"]
         print(f"{name:24} {avg['full_old']:>8.3f} {avg['naive_old']:>6.3f} {avg['ours_old']:>6.3f}"
               f" {avg['full_new']:>8.3f} {avg['naive_new']:>6.3f} {avg['ours_new']:>6.3f}"
-              f" {speed:>7.1f}x {sum(r['accepted'] for r in mine):>5}/{len(mine)}")
-        summary[name] = {"old_gap": round(avg["full_old"] - avg["ours_old"], 4),
-                         "new_gap": round(avg["full_new"] - avg["ours_new"], 4),
-                         "naive_old_gap": round(avg["full_old"] - avg["naive_old"], 4),
-                         "speedup": round(speed, 2)}
-    goals = {m: v["old_gap"] <= 0.01 and v["new_gap"] <= 0.02 and v["speedup"] >= 3
-             for m, v in summary.items()}
+              f" {avg['full_s'] / avg['ours_s']:>7.1f}x {sum(r['accepted'] for r in mine):>5}/"
+              f"{len(mine)}")
+        summary[name] = spread(per_seed(mine))
+        print("  over seeds: " + ", ".join(f"{k} {v['mean']:.4g} ± {v['sd']:.2g}"
+                                          for k, v in summary[name].items() if k != "seeds"))
+    goals = {m: v["old_gap"]["mean"] <= 0.01 and v["new_gap"]["mean"] <= 0.02
+             and v["speedup"]["mean"] >= 3 for m, v in summary.items()}
     (TMP / "incremental_rows.json").write_text(json.dumps(rows, indent=1, default=str))
     print(json.dumps({"bench": "incremental", "models": summary, "goals_met": goals,
                       "rows": str(TMP / "incremental_rows.json")}))

@@ -10,7 +10,9 @@ several workers can point at their own (or a shared) store.
 | TLIB_PRESETS_DIR      | $TLIB_HOME/presets                   |
 | TLIB_STORE_DIR        | $TLIB_VAR_DIR/store (shared state)   |
 | TLIB_RUNS_DIR         | $TLIB_VAR_DIR/runs (one folder/run)  |
-| MLFLOW_TRACKING_URI   | sqlite:///$TLIB_VAR_DIR/mlflow/mlflow.db |
+| TLIB_MLFLOW_DIR       | $TLIB_VAR_DIR/mlflow (SQLite store, artifacts) |
+| MLFLOW_TRACKING_URI   | sqlite:///$TLIB_MLFLOW_DIR/mlflow.db |
+| TLIB_MLFLOW_UI_URL    | the tracking URI when it is a server (links a browser opens) |
 """
 from __future__ import annotations
 
@@ -47,7 +49,7 @@ def runs_dir() -> Path:
 
 
 def mlflow_dir() -> Path:
-    return var_dir() / "mlflow"
+    return _path_from_env("TLIB_MLFLOW_DIR", var_dir() / "mlflow")
 
 
 def mlflow_tracking_uri() -> str:
@@ -56,6 +58,17 @@ def mlflow_tracking_uri() -> str:
     if uri:
         return uri
     return f"sqlite:///{mlflow_dir() / 'mlflow.db'}"
+
+
+def mlflow_ui_url() -> str | None:
+    """The MLflow UI address for links a person opens (reports, the "Run report" button):
+    TLIB_MLFLOW_UI_URL, else the tracking server; None when tracking is not a server.
+
+    They differ in compose: workers log to http://mlflow:5000, a name the host's
+    browser cannot resolve, while the UI is published on http://localhost:5000.
+    """
+    url = os.environ.get("TLIB_MLFLOW_UI_URL") or mlflow_tracking_uri()
+    return url.rstrip("/") if url.startswith(("http://", "https://")) else None
 
 
 def mlflow_artifacts_dir() -> Path:

@@ -153,6 +153,10 @@ def trigger_params(preset: Preset) -> dict[str, Param]:
                              description="absolute, or relative to the project root"),
         "epochs": Param(None, type=["null", "integer"], minimum=1, title="Epochs override",
                         description=f"leave empty for the preset's {s.epochs}"),
+        "force_retrain": Param(False, type="boolean", title="Force retraining",
+                               description="train every model even when its inputs (files, "
+                               "settings, code, preprocessing, seed) are unchanged since a "
+                               "registered version, which is otherwise reused"),
     }
     if models:
         params["models"] = Param(models, type="array", title="Models to train",

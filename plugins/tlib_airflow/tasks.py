@@ -4,13 +4,35 @@ They return small dicts of paths and ids (XCom never carries data).
 """
 from __future__ import annotations
 
+import contextlib
 import logging
-from typing import Any
+from typing import Any, Iterator
 
 from airflow.sdk import task
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 log = logging.getLogger("airflow.task")
+
+
+@contextlib.contextmanager
+def fail_fast(context: Any) -> Iterator[None]:
+    """A `NotRetryable` error (missing/empty data folder, failed critical expectation, no
+    data for any model, broken preset) fails the task at once, without retries: it is
+    recorded as the run's failure (failure.json, read by evaluate, the report, the CLI and
+    the MLflow parent run) and raised as AirflowFailException with its one line.
+    Everything else keeps the task's retries (a killed process, OOM, an outage, a hang)."""
+    from training_lib.errors import NotRetryable
+
+    try:
+        yield
+    except NotRetryable as e:
+        from training_lib.runs.context import run_dir_for
+        from training_lib.runs.failure import failure_line, record_failure
+
+        ti = context["ti"]
+        failure = record_failure(run_dir_for(context["dag"].dag_id, context["run_id"]),
+                                 ti.task_id, e, try_number=ti.try_number)
+        raise AirflowFailException(failure_line(failure)) from e
 
 
 def allow_process_pools() -> None:
@@ -49,14 +71,16 @@ def _progress(label: str):
 def scan_data(preset_name: str, **context: Any) -> dict[str, Any]:
     from training_lib.pipeline import stages
 
-    return stages.scan_data(run_context(preset_name, context), progress=_progress("scanned"))
+    with fail_fast(context):
+        return stages.scan_data(run_context(preset_name, context), progress=_progress("scanned"))
 
 
 @task
 def validate_data(preset_name: str, **context: Any) -> dict[str, Any]:
     from training_lib.pipeline import stages
 
-    result = stages.validate_data(run_context(preset_name, context))
+    with fail_fast(context):
+        result = stages.validate_data(run_context(preset_name, context))
     for model, reason in result["left_out"].items():
         log.warning("%s will be skipped: %s", model, reason)
     return result
@@ -67,7 +91,8 @@ def allocate_resources(preset_name: str, **context: Any) -> dict[str, Any]:
     from tlib_airflow.pools import sync_pools
     from training_lib.pipeline import stages
 
-    result = stages.allocate_resources(run_context(preset_name, context))
+    with fail_fast(context):
+        result = stages.allocate_resources(run_context(preset_name, context))
     log.info("resource plan: %s", result["devices"])
     sync_pools(result["pools"])
     return result
@@ -78,7 +103,8 @@ def train(preset_name: str, model: str, round_index: int = 1, **context: Any) ->
     from training_lib.errors import NoDataForModel
     from training_lib.pipeline import stages
 
-    ctx = run_context(preset_name, context)
+    with fail_fast(context):
+        ctx = run_context(preset_name, context)
     try:
         return stages.train_model(ctx, model, round_index, log_line=lambda line: log.info("%s", line))
     except NoDataForModel as e:
@@ -89,27 +115,35 @@ def train(preset_name: str, model: str, round_index: int = 1, **context: Any) ->
 def evaluate(preset_name: str, **context: Any) -> dict[str, Any]:
     from training_lib.pipeline import stages
 
-    return stages.evaluate(run_context(preset_name, context))
+    with fail_fast(context):
+        return stages.evaluate(run_context(preset_name, context))
 
 
 @task
 def register_versions(preset_name: str, **context: Any) -> dict[str, Any]:
     from training_lib.pipeline import stages
 
-    return stages.register_versions(run_context(preset_name, context))
+    with fail_fast(context):
+        return stages.register_versions(run_context(preset_name, context))
 
 
 @task
 def render_report(preset_name: str, **context: Any) -> dict[str, Any]:
     """Always runs (trigger rule all_done); fails after writing the report when an
-    earlier stage failed, so the DAG run's state tells the truth."""
+    earlier stage failed, so the DAG run's state tells the truth (a run that failed for
+    good fails here with the same one line as the task that failed it)."""
     from training_lib.errors import TrainingError
     from training_lib.pipeline import stages
+    from training_lib.runs.failure import failure_line, read_failure
     from training_lib.runs.outcome import run_problems
 
-    ctx = run_context(preset_name, context)
+    with fail_fast(context):
+        ctx = run_context(preset_name, context)
     result = stages.render_report(ctx)
     log.info("report: %s", result)
+    failure = read_failure(ctx.run_dir)
+    if failure:
+        raise AirflowFailException(f"{failure_line(failure)} (report: {ctx.folder.report_dir})")
     problems = run_problems(ctx)
     if problems:
         raise TrainingError(f"report written to {ctx.folder.report_dir}, but: "
@@ -123,7 +157,8 @@ def detect_new_data(preset_name: str, **context: Any) -> bool:
     """Incremental presets: continue only when some model has new data."""
     from training_lib.pipeline import stages
 
-    summary = stages.detect_new_data(run_context(preset_name, context))
+    with fail_fast(context):
+        summary = stages.detect_new_data(run_context(preset_name, context))
     log.info("%s", summary["message"])
     return bool(summary["proceed"])
 
@@ -132,4 +167,6 @@ def detect_new_data(preset_name: str, **context: Any) -> bool:
 def share_knowledge(preset_name: str, round_index: int, **context: Any) -> dict[str, Any]:
     from training_lib.pipeline import stages
 
-    return stages.share_knowledge(run_context(preset_name, context), round_index)
+    with fail_fast(context):
+        ctx = run_context(preset_name, context)
+    return stages.share_knowledge(ctx, round_index)

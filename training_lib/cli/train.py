@@ -16,6 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", default=None, help="data folder (overrides data_root)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs override")
     parser.add_argument("--models", default=None, help="comma-separated subset of models")
+    parser.add_argument("--force-retrain", action="store_true",
+                        help="train every model even when its inputs are unchanged since a "
+                             "registered version (which is otherwise reused)")
     parser.add_argument("--local", action="store_true", help="run in-process with dag.test()")
     parser.add_argument("--timeout", type=float, default=7200, help="seconds to follow the run")
     parser.set_defaults(func=run)
@@ -26,9 +29,19 @@ def run(args: argparse.Namespace) -> int:
     from training_lib.stack import control
     from training_lib.stack.summary import summary_lines
 
-    load_preset(args.preset)  # a broken or unknown preset fails here, with its message
+    from training_lib.data.scan.roots import check_data_folder
+    from training_lib.errors import DataFolderError
+    from training_lib.settings import resolve_data_root
+
+    preset = load_preset(args.preset)  # a broken or unknown preset fails here, with its message
+    try:  # a missing or empty folder fails here, before a run is triggered
+        check_data_folder(resolve_data_root(args.data or preset.settings.data_root))
+    except DataFolderError as e:
+        print(f"train: {e}")
+        return 2
     conf = {"data_folder": args.data, "epochs": args.epochs,
-            "models": [m.strip() for m in args.models.split(",")] if args.models else None}
+            "models": [m.strip() for m in args.models.split(",")] if args.models else None,
+            "force_retrain": True if args.force_retrain else None}
     conf = {k: v for k, v in conf.items() if v is not None}
     start = time.monotonic()
     stack_up = not args.local and control.airflow_healthy()
@@ -45,19 +58,27 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_in_child(preset: str, conf: dict) -> tuple[str, str]:
-    """`dag.test()` in a child process: the Airflow side lives in plugins/, not here."""
+    """`dag.test()` in a child process: the Airflow side lives in plugins/, not here.
+
+    The child gets its own Airflow home and MLflow store (`env.local_environment`), so a
+    stack that is up, or a shell that points at one, never shares its metadata DB or
+    tracking server with the in-process run."""
     import json
+    import os
     import subprocess
     import sys
     import tempfile
     from pathlib import Path
 
     from training_lib.errors import TrainingLibError
+    from training_lib.stack.env import local_environment, local_stores_line
 
+    env = local_environment(os.environ)
+    print(local_stores_line(env), flush=True)
     with tempfile.TemporaryDirectory(prefix="tlib-local-") as tmp:
         result = Path(tmp) / "result.json"
         proc = subprocess.run([sys.executable, "-m", "tlib_airflow.local_run", preset,
-                               json.dumps(conf), str(result)])
+                               json.dumps(conf), str(result)], env=env)
         if not result.exists():
             raise TrainingLibError(f"the in-process run of {preset!r} ended (exit code "
                                    f"{proc.returncode}) before reporting a DAG run; see above")

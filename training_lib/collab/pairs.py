@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from training_lib.config.schema import PresetModel
-from training_lib.data.records import FileRecord, canonical_key, split_of
+from training_lib.data.records import FileRecord, canonical_key, split_key, split_of
 from training_lib.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ def view_split(item: PairItem, view: str, settings: PresetModel) -> str | None:
     if view == "pair":
         return split_of(item.key, fractions)
     rec = item.files.get(view)
-    return split_of(rec.content_hash, fractions) if rec is not None else None
+    return split_of(split_key(rec), fractions) if rec is not None else None
 
 
 def view_key(item: PairItem, view: str) -> str:

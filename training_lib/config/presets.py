@@ -10,7 +10,9 @@ preset, and a preset may name another with `extends:`; the nearest value wins
 """
 from __future__ import annotations
 
+import copy
 import difflib
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -95,14 +97,39 @@ def load_all(directory: Path | None = None) -> tuple[dict[str, Preset], dict[str
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    """The mapping of one YAML file, parsed once per version of the file.
+
+    A DAG processor parses every DAG file of the folder in one long-lived process, and
+    each preset merges `_defaults.yaml` (and maybe an `extends:` parent) under itself:
+    at 1,000 presets that was 1,000 reads of the same defaults per parse. The parsed
+    mapping is kept per (path, device, inode, size, mtime): an edited or replaced file
+    has another key and is read again. Callers get a deep copy (they pop and merge).
+    """
     try:
-        if path.stat().st_size > _MAX_BYTES:
-            raise PresetError(f"{path}: file is larger than {_MAX_BYTES} bytes; not a preset")
-        text = path.read_text(encoding="utf-8")
+        stat = path.stat()
+    except FileNotFoundError as e:
+        raise PresetError(f"{path}: no such preset file") from e
+    except OSError as e:
+        raise PresetError(f"{path}: cannot read preset ({e})") from e
+    if stat.st_size > _MAX_BYTES:
+        raise PresetError(f"{path}: file is larger than {_MAX_BYTES} bytes; not a preset")
+    key = (str(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    return copy.deepcopy(_parse_file(key))
+
+
+@functools.lru_cache(maxsize=4096)  # bounded: old versions of edited files fall out
+def _parse_file(key: tuple[str, int, int, int, int]) -> dict[str, Any]:
+    path = Path(key[0])
+    try:
+        with path.open("rb") as f:
+            raw = f.read(_MAX_BYTES + 1)  # bounded: the file may grow after the stat
+        text = raw.decode("utf-8")
     except FileNotFoundError as e:
         raise PresetError(f"{path}: no such preset file") from e
     except (OSError, UnicodeDecodeError) as e:
         raise PresetError(f"{path}: cannot read preset ({e})") from e
+    if len(raw) > _MAX_BYTES:
+        raise PresetError(f"{path}: file is larger than {_MAX_BYTES} bytes; not a preset")
     try:
         data = load_yaml(text)  # safe, bounded in depth and aliases, no duplicate keys
     except yaml.YAMLError as e:

@@ -122,6 +122,8 @@ class Incremental(_Strict):
 
     replay_ratio: float = Field(1.0, ge=0, le=20, description="old rows per new row replayed")
     forgetting_epsilon: float = Field(0.01, ge=0, le=1, description="allowed old-data drop")
+    min_new_test_rows: int = Field(30, ge=1, description="new-data test rows needed to judge")
+    significance_level: float = Field(0.05, gt=0, lt=1, description="alpha of the paired tests")
     trigger_on_new_data: bool = Field(True, description="also run when a scan catalogs data")
 
 

@@ -114,6 +114,13 @@ def split_of(key: str | bytes, fractions: tuple[float, float] = (0.15, 0.15)) ->
     return "train"
 
 
+def split_key(record: FileRecord) -> str:
+    """The key a file's split is drawn from (`split_of`): its content hash, or for a near
+    duplicate the content hash of its group's first file (`quality.duplicates` stores it
+    as `meta["split_key"]`), so every copy of a picture or text lands in one split."""
+    return record.meta.get("split_key") or record.content_hash
+
+
 def canonical_key(record: Any) -> str:
     """A stable key for one JSON record (used for record-level splits and dedup)."""
     return hashlib.sha256(json.dumps(record, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

@@ -224,12 +224,13 @@ def _text_flaws(w: FlawWriter, good: dict[str, list[tuple[str, str, str]]], out:
         w.put(f"text/{label}/zz_short_{n}.txt", (word + "\n").encode(), "text", "plain", ["too_short"], label)
     for n, (rel, fmt, label) in enumerate(w.sample(good["text"], 6)):  # legitimate encodings
         text = (out / rel).read_text(encoding="utf-8")
-        if n % 2 == 0:
-            w.put(f"{_folder(rel)}/zz_utf16_{n}.txt", text.encode("utf-16"), "text", "plain", [], label)
+        if n % 2 == 0:  # the same text re-encoded: a near duplicate of its original
+            w.put(f"{_folder(rel)}/zz_utf16_{n}.txt", text.encode("utf-16"), "text", "plain",
+                  ["near_duplicate", "non_utf8_encoding"], label)
         else:
             latin = text.encode("cp1252", "replace")
             w.put(f"{_folder(rel)}/zz_cp1252_{n}.txt", latin + " Caf\xe9 cr\xe8me.\n".encode("cp1252"),
-                  "text", "plain", [], label)
+                  "text", "plain", ["non_utf8_encoding"], label)
     invalid = ('[{"problem": "1+1", "answer": "2"}, {"problem": "2+2" "answer": "4"}]',
                '{"problem": "3+4", "answer": "7",}',
                "[{'proposition': 'True', 'answer': true}]",

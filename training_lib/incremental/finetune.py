@@ -1,5 +1,6 @@
 """Fine-tuning from the champion: old/new split by sample keys, replay of old data,
-weight transfer into a model whose class list grew, before/after evaluation.
+weight transfer into a model whose class list grew, per-row outcomes of champion and
+candidate on the same old-data and new-data test rows and their paired comparison.
 
 Pure functions over `Dataset`s and Keras models, so the worker and bench/incremental.py
 run the same code.
@@ -13,6 +14,8 @@ import numpy as np
 
 from training_lib.data.dataset import Dataset
 from training_lib.training.evaluation import r2
+from training_lib.training.significance import (PairedComparison, compare_bootstrap,
+                                                 compare_proportions)
 
 
 def old_new_index(dataset: Dataset, split: str, old_keys: set[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -75,47 +78,75 @@ class Score:
     n_new: int
 
 
-def score_old_new(task: str, model: Any, model_classes: list[str] | None, dataset: Dataset,
-                  old_keys: set[str]) -> Score:
-    """The model's test metric on old-data and on new-data test rows, mapping its
+@dataclass(frozen=True)
+class Outcomes:
+    """One model's per-row outcomes on the old-data and new-data test rows: right/wrong
+    for classification and exact match, predictions otherwise (R^2)."""
+
+    task: str
+    old: np.ndarray
+    new: np.ndarray
+
+    def score(self, dataset: Dataset, old_keys: set[str]) -> Score:
+        old, new = old_new_index(dataset, "test", old_keys)
+        return Score(self._metric(dataset, old, self.old), self._metric(dataset, new, self.new),
+                     len(old), len(new))
+
+    def _metric(self, dataset: Dataset, index: np.ndarray, rows: np.ndarray) -> float | None:
+        if len(index) == 0:
+            return None
+        if self.task in PROPORTION_TASKS:
+            return float(np.mean(rows))
+        return r2(dataset.take("test", index)[1], rows)
+
+
+PROPORTION_TASKS = ("classification", "seq2seq")
+
+
+def row_outcomes(task: str, model: Any, model_classes: list[str] | None, dataset: Dataset,
+                  old_keys: set[str]) -> Outcomes:
+    """The model's per-row outcomes on old-data and new-data test rows, mapping its
     predictions through its own class list (it may know fewer classes)."""
     old, new = old_new_index(dataset, "test", old_keys)
-    return Score(_metric(task, model, model_classes, dataset, old),
-                 _metric(task, model, model_classes, dataset, new), len(old), len(new))
+    return Outcomes(task, _rows(task, model, model_classes, dataset, old),
+                    _rows(task, model, model_classes, dataset, new))
 
 
-def _metric(task: str, model: Any, model_classes: list[str] | None, dataset: Dataset,
-            index: np.ndarray) -> float | None:
+def score_old_new(task: str, model: Any, model_classes: list[str] | None, dataset: Dataset,
+                  old_keys: set[str]) -> Score:
+    """The model's test metric on old-data and on new-data test rows."""
+    return row_outcomes(task, model, model_classes, dataset, old_keys).score(dataset, old_keys)
+
+
+def compare(champion: Outcomes, candidate: Outcomes, dataset: Dataset, old_keys: set[str],
+            seed: int = 0) -> dict[str, PairedComparison | None]:
+    """Champion against candidate on the same old-data and new-data test rows (McNemar
+    for proportions, a paired bootstrap of R^2 otherwise); None for a side without rows."""
+    index = dict(zip(("old", "new"), old_new_index(dataset, "test", old_keys)))
+    out: dict[str, PairedComparison | None] = {}
+    for side in ("old", "new"):
+        a, b = getattr(champion, side), getattr(candidate, side)
+        if len(index[side]) == 0:
+            out[side] = None
+        elif champion.task in PROPORTION_TASKS:
+            out[side] = compare_proportions(a, b)
+        else:
+            truth = dataset.take("test", index[side])[1]
+            out[side] = compare_bootstrap(truth, a, b, r2, seed=seed)
+    return out
+
+
+def _rows(task: str, model: Any, model_classes: list[str] | None, dataset: Dataset,
+          index: np.ndarray) -> np.ndarray:
     if len(index) == 0:
-        return None
+        return np.zeros(0, dtype=bool)
     x, y = dataset.take("test", index)
     predicted = np.asarray(model.predict(x, batch_size=256, verbose=0))
     if task == "classification":
         names = model_classes or dataset.classes
         guess = [names[i] for i in predicted.argmax(-1)]
         truth = [dataset.classes[i] for i in y]
-        return float(np.mean([g == t for g, t in zip(guess, truth)]))
+        return np.asarray([g == t for g, t in zip(guess, truth)], dtype=bool)
     if task == "seq2seq":
-        return float(np.mean(np.all(predicted.argmax(-1) == y, axis=-1)))
-    return r2(y, predicted)
-
-
-def forgetting_guard(before: Score, after: Score, epsilon: float) -> tuple[bool, str]:
-    """Promote only if the new-data metric improves and the old-data metric drops by at
-    most epsilon."""
-    if after.new is None:
-        return False, "no new-data test rows to judge the fine-tuned model on"
-    new_before = before.new if before.new is not None else float("-inf")
-    if after.new <= new_before:
-        return False, (f"new-data metric did not improve ({_f(before.new)} -> {_f(after.new)} "
-                       f"on {after.n_new} rows)")
-    if before.old is not None and after.old is not None and before.old - after.old > epsilon:
-        return False, (f"forgetting: old-data metric fell {_f(before.old)} -> {_f(after.old)} "
-                       f"(drop {before.old - after.old:.4f} > epsilon {epsilon}) on "
-                       f"{after.n_old} rows")
-    return True, (f"new-data {_f(before.new)} -> {_f(after.new)}, old-data {_f(before.old)} -> "
-                  f"{_f(after.old)} (epsilon {epsilon})")
-
-
-def _f(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.4f}"
+        return np.all(predicted.argmax(-1) == y, axis=-1)
+    return predicted

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from training_lib.pipeline.launcher import TrainingStalled
+from training_lib.pipeline.launcher import TrainingStalled, WorkerExited
+from training_lib.pipeline.noise import without_noise
 from training_lib.runs.context import RunContext
 from training_lib.runs.faults import read_faults, record_fault
 from training_lib.runs.files import read_jsonl
@@ -26,6 +27,26 @@ def step_reached(ctx: RunContext, model: str, round_index: int) -> int | None:
     if last is not None:
         steps.append(int(last))
     return max(steps) if steps else None
+
+
+OUTPUT_LINES = 12  # last lines of a worker's output kept in a fault record
+FIRST_LINE_MAX = 1000
+
+
+def error_fields(error: BaseException) -> dict[str, Any]:
+    """How a fault record describes an error: `error` the whole first line of its message
+    (the cause, never cut at the front), `signal`/`exit_code` of a worker that ended, and
+    `output` its last lines without library start-up noise."""
+    lines = str(error).splitlines() or [type(error).__name__]
+    first = lines[0].removesuffix("; last output:")
+    if len(first) > FIRST_LINE_MAX:
+        first = first[:FIRST_LINE_MAX - 3] + "..."
+    output = getattr(error, "output", None) or lines[1:]
+    fields: dict[str, Any] = {"error": first,
+                              "output": without_noise(output)[-OUTPUT_LINES:]}
+    if isinstance(error, WorkerExited):
+        fields.update(signal=error.signal, exit_code=error.exit_code)
+    return fields
 
 
 def kind_of(error: BaseException) -> str:

@@ -7,7 +7,8 @@ and a stalled or killed run fails cleanly:
 - its output is streamed line by line to `log_line` (the Airflow task log);
 - no heartbeat progress within `stall_timeout` -> the group is killed and
   `TrainingStalled` raised (the task's retry then resumes from the checkpoint);
-- a non-zero exit raises `TrainingError` with the last lines of output.
+- a non-zero exit raises `WorkerExited` (signal or exit code) with the last lines of
+  output, library start-up noise left out (`pipeline/noise.py`).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from training_lib.errors import TrainingError
+from training_lib.pipeline.noise import is_noise
 from training_lib.resources.apply import environment_for
 from training_lib.resources.plan import ModelPlan
 from training_lib.runs.folder import RunFolder
@@ -29,10 +31,31 @@ from training_lib.runs.folder import RunFolder
 WORKER_MODULE = "training_lib.pipeline.worker"
 STARTUP_GRACE_S = 120.0  # imports and data loading happen before the first step
 FINISHING_LIMIT_S = 900.0  # evaluation, saving and logging the model after the last step
+TAIL_LINES = 40  # lines of output (noise left out) an exit error carries
 
 
 class TrainingStalled(TrainingError):
     """The worker stayed alive but completed no step within the stall timeout."""
+
+
+class WorkerExited(TrainingError):
+    """The worker process ended with a non-zero status: killed by `signal`, or `exit_code`.
+    The message's first line says which; `output` holds its last lines without library
+    start-up noise (`pipeline/noise.py`)."""
+
+    def __init__(self, model: str, returncode: int, output: list[str]) -> None:
+        self.signal = -returncode if returncode < 0 else None
+        self.exit_code = returncode if returncode > 0 else None
+        self.output = output
+        if self.signal is not None:
+            try:
+                name = f" ({signal.Signals(self.signal).name})"
+            except ValueError:
+                name = ""
+            how = f"killed by signal {self.signal}{name}"
+        else:
+            how = f"exited with code {returncode}"
+        super().__init__(f"{model}: training process {how}; last output:\n" + "\n".join(output))
 
 
 def run_worker(run_dir: Path, model: str, plan: ModelPlan, *, round_index: int = 1,
@@ -53,7 +76,7 @@ def run_worker(run_dir: Path, model: str, plan: ModelPlan, *, round_index: int =
     env.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
     cmd = [sys.executable, "-m", WORKER_MODULE, str(run_dir), model,
            "--round", str(round_index), "--try", str(try_number)]
-    tail: collections.deque[str] = collections.deque(maxlen=40)
+    tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env=env, start_new_session=True, bufsize=1)
     reader = threading.Thread(target=_pump, args=(proc, tail, log_line), daemon=True)
@@ -84,9 +107,7 @@ def run_worker(run_dir: Path, model: str, plan: ModelPlan, *, round_index: int =
     finally:
         reader.join(timeout=5)
     if proc.returncode != 0:
-        how = (f"killed by signal {-proc.returncode}" if proc.returncode < 0
-               else f"exited with code {proc.returncode}")
-        raise TrainingError(f"{model}: training process {how}; last output:\n" + "\n".join(tail))
+        raise WorkerExited(model, proc.returncode, list(tail)[-TAIL_LINES:])
     try:
         result = folder.read_result()
     except (OSError, ValueError) as e:
@@ -108,10 +129,12 @@ def _gpu_total_mb(plan: ModelPlan) -> int | None:
 
 
 def _pump(proc: subprocess.Popen, tail: collections.deque, log_line: Callable[[str], None]) -> None:
+    """Every line to the task log; the tail (the summary an error shows) without noise."""
     assert proc.stdout is not None
     for line in proc.stdout:
         line = line.rstrip("\n")
-        tail.append(line)
+        if line.strip() and not is_noise(line):
+            tail.append(line)
         log_line(line)
 
 

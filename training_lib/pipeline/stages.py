@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from training_lib import settings
 from training_lib.data.records import FileRecord
-from training_lib.errors import NoDataForModel, ValidationFailed
+from training_lib.errors import DataFolderError, NoDataForModel, RunFailed, ValidationFailed
 from training_lib.runs.context import RunContext
 from training_lib.runs.outcome import incremental_skip_reason, model_results, trainable_models
 
@@ -30,12 +30,18 @@ def scan_data(ctx: RunContext, progress: Progress | None = None) -> dict[str, An
     from training_lib.data.scan.scanner import scan_folder
     from training_lib.registry import tracking
 
+    from training_lib.data.scan.roots import FIX, check_data_folder
+
+    check_data_folder(ctx.data_root)  # missing or empty: fail before opening anything
     catalog = Catalog(settings.store_dir() / "catalog.sqlite")
     try:
         report = scan_folder(ctx.data_root, catalog, progress=progress,
                              min_class_files=ctx.settings.min_class_files)
     finally:
         catalog.close()
+    if not report.records:
+        raise DataFolderError(f"data folder {str(ctx.data_root)!r}: the scan kept no file "
+                              "(all hidden, excluded or unreadable); " + FIX)
     with open(ctx.folder.records, "w", encoding="utf-8") as fh:
         for rec in report.records:
             fh.write(json.dumps(rec.to_json()) + "\n")
@@ -80,13 +86,18 @@ def validate_data(ctx: RunContext) -> dict[str, Any]:
                                        "warnings": summary.warnings,
                                        "docs_path": str(summary.docs_path or "")})
     if not summary.success:
-        raise ValidationFailed("Great Expectations found critical problems in the catalog of "
-                               f"{ctx.data_root}:\n  " + "\n  ".join(summary.critical))
+        more = f" (+{len(summary.critical) - 1} more)" if len(summary.critical) > 1 else ""
+        raise ValidationFailed(
+            f"critical data check failed on {str(ctx.data_root)!r} ({_held(ctx, len(records))}): "
+            f"{summary.critical[0]}{more}; "
+            f"fix the data or the preset's datasets/labels (details: "
+            f"{summary.docs_path or ctx.folder.validation})")
     routing = route(records, ctx.settings, specs, targets)
     for model, files in routing.manifests.items():
         ctx.write_json(ctx.folder.manifest(model), {"model": model, "counts": routing.counts[model],
                                                    "files": [r.to_json() for r in files]})
-    features = build_features(ctx, routing.manifests)
+    trainable = [m for m in routing.manifests if m not in routing.left_out]
+    features = build_features(ctx, routing.manifests) if trainable else {}
     ctx.write_json(ctx.folder.routing, {"models": sorted(routing.manifests),
                                     "features": features,
                                     "left_out": routing.left_out, "counts": routing.counts,
@@ -95,8 +106,26 @@ def validate_data(ctx: RunContext) -> dict[str, Any]:
                                     "labels": labelling.to_json(),
                                     "label_fields": labelling.label_fields,
                                     "dropped_classes": routing.dropped_classes})
+    if not trainable:
+        raise DataFolderError(no_data_message(ctx, routing, len(records)))
     return {"run_dir": str(ctx.run_dir), "models": sorted(routing.manifests),
             "left_out": routing.left_out, "warnings": len(summary.warnings)}
+
+
+def no_data_message(ctx: RunContext, routing: Any, n_files: int) -> str:
+    """One line: no model got data, what the folder holds, why each model was left out."""
+    why = "; ".join(f"{m}: {reason}" for m, reason in sorted(routing.left_out.items()))
+    return (f"no data for any model in {str(ctx.data_root)!r} ({_held(ctx, n_files)})"
+            + (f"; {why}" if why else "")
+            + "; add files the models read (images, audio, text, JSON records) or pass "
+              "another folder (train --data DIR)")
+
+
+def _held(ctx: RunContext, n_files: int) -> str:
+    """"20 files: 20 unknown": what the scan found, by file type."""
+    by_type = (ctx.read_json(ctx.folder.scan, {}) or {}).get("by_type", {})
+    held = ", ".join(f"{n} {t}" for t, n in sorted(by_type.items(), key=lambda kv: -kv[1]))
+    return f"{n_files} files" + (f": {held}" if held else "")
 
 
 def build_features(ctx: RunContext, manifests: dict[str, list[FileRecord]],
@@ -176,6 +205,7 @@ def train_model(ctx: RunContext, model: str, round_index: int = 1,
     from training_lib.resources.health import check_health
     from training_lib.pipeline import fault_log
     from training_lib.pipeline.launcher import run_worker
+    from training_lib.pipeline.reuse import reuse_result
 
     routing = ctx.read_json(ctx.folder.routing, {})
     if model not in ctx.selected_models and ctx.selected_models:
@@ -186,6 +216,14 @@ def train_model(ctx: RunContext, model: str, round_index: int = 1,
     no_news = incremental_skip_reason(ctx, model)
     if no_news:
         raise NoDataForModel(no_news)
+    reused = reuse_result(ctx, model, round_index)
+    if reused is not None:  # inputs unchanged since a registered result: nothing to train
+        line = reused["reused"]["line"]
+        log_line(f"{model}: {line} (inputs unchanged; trigger with force_retrain to train "
+                 "again)")
+        return {"run_dir": str(ctx.run_dir), "model": model, "round": round_index,
+                "test_metric": reused["test_metric"], "mlflow_run_id": reused["mlflow_run_id"],
+                "reused": line}
     fault_log.note_lost_tries(ctx, model, round_index)
     health = check_health(ctx.run_dir, min_disk_gb=(0.0 if ctx.settings.auto_pause_on_low_disk
                                                     else ctx.settings.min_disk_space_gb))
@@ -203,9 +241,11 @@ def train_model(ctx: RunContext, model: str, round_index: int = 1,
     except Exception as e:
         fault_log.record_fault(ctx, model=model, round=round_index, **{"try": ctx.try_number},
                                device=plan.device, kind=fault_log.kind_of(e),
-                               error=str(e)[-2000:],
-                               step=fault_log.step_reached(ctx, model, round_index))
+                               step=fault_log.step_reached(ctx, model, round_index),
+                               **fault_log.error_fields(e))
         raise
+    if result.get("untrained"):  # incremental: nothing was trained
+        raise NoDataForModel(result["incremental"]["reason"])
     return {"run_dir": str(ctx.run_dir), "model": model, "round": round_index,
             "test_metric": result["test_metric"], "mlflow_run_id": result["mlflow_run_id"]}
 
@@ -244,9 +284,17 @@ def share_knowledge(ctx: RunContext, round_index: int) -> dict[str, Any]:
 
 
 def evaluate(ctx: RunContext) -> dict[str, Any]:
+    """evaluation.json: per expected model trained (with its metrics), skipped, failed
+    (its training started and did not finish) or not started; RunFailed when an earlier
+    task failed the run for good."""
+    from training_lib.runs.failure import failure_line, read_failure
+    from training_lib.runs.faults import read_faults
+
     results = model_results(ctx)
     routing = ctx.read_json(ctx.folder.routing, {})
     expected = list(ctx.selected_models) or routing.get("models", [])
+    failure = read_failure(ctx.run_dir)
+    faulted = {f.get("model") for f in read_faults(ctx.run_dir)}
     rows = {}
     for model in expected:
         if model in results:
@@ -254,13 +302,20 @@ def evaluate(ctx: RunContext) -> dict[str, Any]:
             rows[model] = {"status": "trained", "metric": r["metric"], "test": r["test_metric"],
                            "baseline": r["baseline"], "lift": r["test_metric"] - r["baseline"],
                            "n_test": r["n_test"], "mlflow_run_id": r["mlflow_run_id"]}
+            if r.get("reused"):
+                rows[model]["reused"] = r["reused"]["line"]
         elif model in routing.get("left_out", {}):
             rows[model] = {"status": "skipped", "reason": routing["left_out"][model]}
         elif incremental_skip_reason(ctx, model):
             rows[model] = {"status": "skipped", "reason": incremental_skip_reason(ctx, model)}
+        elif not ctx.folder.rounds(model) and model not in faulted:
+            rows[model] = {"status": "not started", "reason": (
+                f"run failed at {failure['task']}" if failure else "its train task never ran")}
         else:
             rows[model] = {"status": "failed", "reason": "training did not finish (see task log)"}
     ctx.write_json(ctx.folder.evaluation, rows)
+    if failure:
+        raise RunFailed(failure_line(failure))
     if not any(r["status"] == "trained" for r in rows.values()):
         raise NoDataForModel("no model finished training; nothing to evaluate")
     return {"run_dir": str(ctx.run_dir),
@@ -270,8 +325,12 @@ def evaluate(ctx: RunContext) -> dict[str, Any]:
 def register_versions(ctx: RunContext) -> dict[str, Any]:
     from training_lib.registry.versions import register_run_models
 
-    decisions = register_run_models(ctx, model_results(ctx))
+    from training_lib.pipeline.reuse import remember_versions
+
+    results = model_results(ctx)
+    decisions = register_run_models(ctx, results)
     ctx.write_json(ctx.folder.registry, decisions)
+    remember_versions(ctx, results, decisions)  # a later run with the same inputs reuses them
     return {"run_dir": str(ctx.run_dir),
             "versions": {m: d.get("version") for m, d in decisions.items()}}
 

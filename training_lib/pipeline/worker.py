@@ -109,9 +109,11 @@ def train(job: TrainingJob) -> dict[str, Any]:
     """Config -> data -> model -> resume/fit -> evaluate -> save/log -> result.json."""
     import keras
 
+    from training_lib.pipeline.reuse import input_fingerprint
     from training_lib.resources.apply import configure_framework, distribution_scope
 
     s, plan, folder = job.settings, job.plan, job.folder
+    fingerprint = input_fingerprint(job.ctx, job.model)  # what a later run may reuse this by
     configure_framework(plan)
     keras.utils.set_random_seed(s.seed)
     if s.deterministic and keras.backend.backend() == "tensorflow":
@@ -131,6 +133,11 @@ def train(job: TrainingJob) -> dict[str, Any]:
 
         train_on, incremental = prepare_finetune(job.ctx, job.model, dataset.info.get("task")
                                                  or job.spec.task, dataset, model)
+        if incremental["mode"] in NOT_TRAINED:  # too few new test rows, or no baseline
+            outcome = {"model": job.model, "round": job.round_index,
+                       "untrained": incremental["mode"], "incremental": incremental}
+            write_json(folder.result, outcome)
+            return outcome
     if job.collaborative:  # peers' knowledge (collab/)
         from training_lib.collab.consume import consume_knowledge, epochs_for
 
@@ -147,14 +154,28 @@ def train(job: TrainingJob) -> dict[str, Any]:
         restore_compile(model)  # the saved model carries its own loss, not the round's
     outcome = evaluate_and_save(job, model, dataset, result)
     outcome.update({"epochs": job.epochs, "device": plan.device, "metrics_delivery": delivery,
-                    "warm_started_from": warm_started})
+                    "warm_started_from": warm_started, "input_fingerprint": fingerprint})
     if incremental is not None:
         from training_lib.incremental.step import judge_finetune
 
         outcome["incremental"] = judge_finetune(job.ctx, outcome["task"], model, dataset,
-                                                incremental)
+                                                incremental, metric=outcome["metric"])
+        tag_verdict(job.run_id, outcome["incremental"])
     write_json(folder.result, outcome)
     return outcome
+
+
+NOT_TRAINED = ("waiting", "skipped")  # incremental modes in which the worker trains nothing
+
+
+def tag_verdict(run_id: str, incremental: dict[str, Any]) -> None:
+    """The forgetting guard's verdict on the model's MLflow run (a "no change needed"
+    candidate is registered nowhere else)."""
+    from training_lib.registry import tracking
+
+    if incremental.get("verdict"):
+        tracking.set_tags(run_id, {"incremental_verdict": incremental["verdict"],
+                                   "incremental_decision": incremental["reason"][:5000]})
 
 
 def warm_start(job: TrainingJob, model: Any) -> str | None:
@@ -364,8 +385,11 @@ def main(argv: list[str] | None = None) -> int:
         if is_out_of_memory(e):
             raise TrainingError(out_of_memory_message(args.model, plan, e)) from e
         raise
-    log.info("%s done: test %s %.4f (baseline %.4f)", args.model, outcome["metric"],
-             outcome["test_metric"], outcome["baseline"])
+    if outcome.get("untrained"):
+        log.info("%s: not trained: %s", args.model, outcome["incremental"]["reason"])
+    else:
+        log.info("%s done: test %s %.4f (baseline %.4f)", args.model, outcome["metric"],
+                 outcome["test_metric"], outcome["baseline"])
     return 0
 
 

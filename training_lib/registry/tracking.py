@@ -178,6 +178,16 @@ def finish_run(run_id: str, status: str = "FINISHED") -> None:
          lambda: client().set_terminated(run_id, status))
 
 
+def mark_run_failed(run_id: str, cause: str, failed_task: str | None = None) -> None:
+    """End a run FAILED with its cause as tags and as the run's description (the note the
+    MLflow UI shows on the run page)."""
+    tags = {"failure.cause": cause[:5000], "mlflow.note.content": cause[:5000]}
+    if failed_task:
+        tags["failure.task"] = failed_task
+    set_tags(run_id, tags)
+    finish_run(run_id, "FAILED")
+
+
 def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in data.items():

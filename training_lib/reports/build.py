@@ -21,6 +21,7 @@ from typing import Any
 from training_lib import settings
 from training_lib.errors import RegistryError, ReportError
 from training_lib.runs.context import RunContext
+from training_lib.runs.failure import read_failure
 from training_lib.runs.faults import read_faults
 from training_lib.runs.folder import RunFolder
 from training_lib.runs.outcome import model_results, run_problems
@@ -42,7 +43,8 @@ def build_report(ctx: RunContext, *, log_to_mlflow: bool = True) -> dict[str, Pa
     system = metrics.run_system(ctx.run_dir)
     anomalies = metrics.run_anomalies(ctx.run_dir)
     grid = heatmap.anomaly_grid(metrics.training_spans(streams), anomalies)
-    runs = trends.history(ctx.run_dir)
+    comparison = trends.compare_with_earlier(ctx.run_dir)
+    runs = comparison["runs"]
 
     figures = {
         "training_progress": plots.draw_training_progress(streams, anomalies, title),
@@ -57,6 +59,7 @@ def build_report(ctx: RunContext, *, log_to_mlflow: bool = True) -> dict[str, Pa
             paths[name] = plots.save(fig, out / f"{name}_{tag}.png")
 
     report = report_data(ctx, streams, system, anomalies, grid, runs)
+    report["trends"].update(basis=comparison["basis"], excluded=comparison["excluded"])
     report["artifacts"] = {k: str(v) for k, v in paths.items()}
     validate_report(report)
     json_path = out / f"training_report_{tag}.json"
@@ -110,19 +113,22 @@ def report_data(ctx: RunContext, streams: metrics.Streams, system: dict[str, Any
         "incremental": incremental_summary(ctx, results),
         "trends": {"runs": runs, "regressions": trends.regressions(runs)},
         "problems": run_problems(ctx),
+        "failure": read_failure(ctx.run_dir),
         "artifacts": {},
     }
 
 
 def incremental_summary(ctx: RunContext,
                         results: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
-    """What an incremental run detected and, per model, its old/new test metrics before
-    (the champion) and after fine-tuning with the forgetting guard's verdict; None for
-    runs of presets without `incremental`."""
+    """What an incremental run detected (per model, against which baseline) and, per
+    model, the forgetting guard's verdict with its record (champion and candidate on the
+    same old/new test rows, intervals, p-values), including models left waiting for more
+    new data; None for runs of presets without `incremental`."""
     detection = ctx.read_json(ctx.folder.incremental)
     if detection is None:
         return None
-    models = {model: result["incremental"] for model, result in results.items()
+    untrained = {m: r for m, r in ctx.folder.newest_results().items() if "untrained" in r}
+    models = {model: result["incremental"] for model, result in {**results, **untrained}.items()
               if result.get("incremental")}
     return {"detection": detection, "models": models}
 
@@ -133,18 +139,27 @@ def _log_to_mlflow(ctx: RunContext, paths: dict[str, Path]) -> str | None:
     from training_lib.registry import tracking
 
     parent = tracking.run_ids(ctx.run_dir).get("parent")
+    failure = read_failure(ctx.run_dir)
+    if not parent and failure:  # failed before scan_data made one: MLflow shows it too
+        parent = tracking.parent_run_id(ctx.run_dir, experiment=ctx.dag_id,
+                                        run_name=ctx.run_id, tags=ctx.tags())
     if not parent:
         return None
     for path in paths.values():
         tracking.log_artifact(parent, path, artifact_path="report")
-    tracking.finish_run(parent, "FINISHED")
+    problems = run_problems(ctx)
+    if problems:
+        tracking.mark_run_failed(parent, "; ".join(problems),
+                                 failed_task=failure["task"] if failure else None)
+    else:
+        tracking.finish_run(parent, "FINISHED")
     run = tracking.get_run(parent)
     if run is None:
         raise RegistryError(f"parent run {parent!r} of {ctx.run_id!r} is not on the MLflow "
                             f"server {settings.mlflow_tracking_uri()!r}")
-    uri = settings.mlflow_tracking_uri()
-    if uri.startswith(("http://", "https://")):
-        return (f"{uri.rstrip('/')}/#/experiments/{run.info.experiment_id}/runs/{parent}/"
+    ui_url = settings.mlflow_ui_url()
+    if ui_url:
+        return (f"{ui_url}/#/experiments/{run.info.experiment_id}/runs/{parent}/"
                 f"artifacts/report/{HTML}")
     return f"{run.info.artifact_uri}/report/{HTML}"
 

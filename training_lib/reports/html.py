@@ -76,8 +76,13 @@ def render_html(report: dict[str, Any], figures: dict[str, Path], out_dir: Path)
 def _header(report: dict[str, Any]) -> str:
     e = html.escape
     problems = report["problems"]
-    state = ("<span class='bad'>problems: " + e("; ".join(problems)) + "</span>" if problems
-             else "<span class='ok'>every stage finished</span>")
+    if report.get("failure"):  # run_problems puts "run failed at <task>: <cause>" first
+        state = ("<span class='bad'>" + e(problems[0]) + "</span>"
+                 + (" (also: " + e("; ".join(problems[1:])) + ")" if problems[1:] else ""))
+    elif problems:
+        state = "<span class='bad'>problems: " + e("; ".join(problems)) + "</span>"
+    else:
+        state = "<span class='ok'>every stage finished</span>"
     n_anomalies = len(report["anomalies"]["events"])
     parent = report["mlflow"].get("parent")
     return (f"<h1>{e(report['preset'])}: {e(report['run_id'])}</h1>"
@@ -93,7 +98,7 @@ def _results(report: dict[str, Any]) -> str:
     for model, r in sorted(report["evaluation"].items()):
         reg = report["registry"].get(model, {})
         if r.get("status") == "trained":
-            rows.append([model, "trained", r.get("metric"), _num(r.get("test")),
+            rows.append([model, r.get("reused") or "trained", r.get("metric"), _num(r.get("test")),
                          _num(r.get("baseline")), _num(r.get("lift")),
                          reg.get("version", ""), reg.get("tag", ""),
                          ", ".join(reg.get("aliases") or [])])
@@ -211,7 +216,7 @@ def _labels(routing: dict[str, Any]) -> str:
 def _registry(registry: dict[str, Any]) -> str:
     if not registry:
         return "<p>No registry decisions were recorded.</p>"
-    rows = [[model, d.get("version", ""), d.get("tag", ""), ", ".join(d.get("aliases") or []),
+    rows = [[model, d.get("version") or "none", d.get("tag", ""), ", ".join(d.get("aliases") or []),
              d.get("champion_before") or "", d.get("reason", "")]
             for model, d in sorted(registry.items())]
     table = _table(["model", "version", "tag", "aliases", "champion before", "reason"], rows)
@@ -239,30 +244,55 @@ def _knowledge(knowledge: list[dict[str, Any]]) -> str:
 
 
 def _incremental(incremental: dict[str, Any]) -> str:
-    """Old-data and new-data test metrics of the champion (before) and of the fine-tuned
-    version (after), with the forgetting guard's verdict."""
+    """What each model's new data was measured against, then champion (before) and
+    fine-tuned candidate (after) on the same old-data and new-data test rows: 95%
+    intervals, the paired test's p-value and the guard's verdict."""
     detection = incremental["detection"]
-    intro = f"<p>{html.escape(str(detection.get('message', '')))}</p>"
+    parts = [f"<p>{html.escape(str(detection.get('message', '')))}</p>"]
+    found = detection.get("models") or {}
+    if found:
+        parts.append(_table(["model", "new files", "not judged yet", "baseline / why skipped"],
+                            [[m, e.get("new_files", ""), e.get("not_yet_judged", ""),
+                              e["reason"] if e.get("skip") else e.get("note", "")]
+                             for m, e in sorted(found.items())]))
     rows = []
     for model, info in sorted(incremental["models"].items()):
-        before, after = info.get("before") or {}, info.get("after") or {}
-        verdict = ("" if info["mode"] != "finetune" else
-                   "accepted" if info.get("accepted") else "rejected")
-        rows.append([model, info["mode"], info.get("champion_version", ""),
-                     _num(before.get("old")), _num(after.get("old")),
-                     _num(before.get("new")), _num(after.get("new")),
-                     verdict, info.get("reason", "")])
-    if not rows:
-        return intro
-    return intro + _table(["model", "mode", "from champion", "old data before",
-                           "old data after", "new data before", "new data after",
-                           "guard", "reason"], rows)
+        record = info.get("record") or {}
+        verdict = info.get("verdict") or ("" if info["mode"] != "finetune" else
+                                          "accepted" if info.get("accepted") else "rejected")
+        counts = info.get("counts") or {}
+        row = [model, verdict, info.get("champion_version", "")]
+        for side in ("new", "old"):
+            c = record.get(side)
+            row += ([c["n"], _with_ci(c["metric_a"], c["ci_a"]), _with_ci(c["metric_b"], c["ci_b"]),
+                     f"{c['p_value']:.4g} ({c['test']})"] if c else
+                    [counts.get(f"{side}_test", ""), _num((info.get("before") or {}).get(side)),
+                     _num((info.get("after") or {}).get(side)), ""])
+        rows.append(row + [info.get("reason", "")])
+    if rows:
+        parts.append(_table(["model", "verdict", "champion", "new rows", "new: champion [95% CI]",
+                             "new: candidate [95% CI]", "new: p", "old rows",
+                             "old: champion [95% CI]", "old: candidate [95% CI]", "old: p",
+                             "decision record"], rows))
+    return "".join(parts)
+
+
+def _with_ci(value: float, ci: list[float]) -> str:
+    return f"{_num(value)} [{_num(ci[0])}, {_num(ci[1])}]"
 
 
 def _trends(trends: dict[str, Any]) -> str:
     runs = trends["runs"]
+    basis = f"<p class='meta'>{html.escape(trends['basis'])}.</p>" if trends.get("basis") else ""
+    excluded = trends.get("excluded") or []
+    if excluded:
+        basis += ("<details><summary class='meta'>Earlier runs left out of the comparison "
+                  f"({len(excluded)})</summary>"
+                  + _table(["run", "started", "why"],
+                           [[x["run_id"], _time(x.get("started")), x["reason"]]
+                            for x in excluded]) + "</details>")
     if len(runs) < 2:
-        return "<p>The first run of this preset: nothing earlier to compare with.</p>"
+        return basis + "<p>No comparable earlier run of this preset: nothing to compare with.</p>"
     models = sorted({m for r in runs for m in r["models"]})
     headers = ["run", "started", "pipeline s", "files", "data MB"]
     for m in models:
@@ -281,7 +311,7 @@ def _trends(trends: dict[str, Any]) -> str:
                + "".join(f"<li>{html.escape(r['text'])}</li>" for r in flagged) + "</ul>"
                if flagged else "<p class='ok'>No regression against the median of earlier "
                "runs (test metric within 0.02, samples/s above 80%, durations below 125%).</p>")
-    return summary + _table(headers, rows, highlight_last=bool(flagged))
+    return basis + summary + _table(headers, rows, highlight_last=bool(flagged))
 
 
 class _raw(str):

@@ -128,11 +128,15 @@ def draw_system_resources(system: dict[str, dict[int, list[dict[str, Any]]]], ti
 
     for (model, round_index), samples in sorted(series.items()):
         label = f"{model} r{round_index}" if multi_round else model
-        ax_cpu.plot(minutes(samples), [s.get("cpu_percent", 0) for s in samples], label=label)
-        ax_rss.plot(minutes(samples), [s.get("rss_mb", 0) for s in samples], label=label)
+        # gapped: a killed process and its retry are two lines, not a ramp across the gap
+        ax_cpu.plot(*_gapped(minutes(samples), [s.get("cpu_percent", 0) for s in samples]),
+                    label=label)
+        ax_rss.plot(*_gapped(minutes(samples), [s.get("rss_mb", 0) for s in samples]),
+                    label=label)
         io = [s for s in samples if "write_mb_s" in s]
         if io:
-            ax_io.plot(minutes(io), [s["write_mb_s"] + s.get("read_mb_s", 0) for s in io],
+            ax_io.plot(*_gapped(minutes(io), [s["write_mb_s"] + s.get("read_mb_s", 0)
+                                              for s in io]),
                        label=f"{label} (process read+write)")
     ax_cpu.plot(*_gapped(minutes(host), [s.get("cpu_host_percent", 0) for s in host]),
                 color="grey", linestyle="--", linewidth=0.8, label="host (% of all cores)")
@@ -193,8 +197,8 @@ def _draw_gpus(ax: Any, samples: list[dict[str, Any]], t0: float) -> None:
     temp_ax = ax.twinx()
     for index, points in sorted(by_gpu.items()):
         xs = [x for x, _ in points]
-        ax.plot(xs, [g["util"] for _, g in points], label=f"GPU {index} utilization %")
-        ax.plot(xs, [100 * g["mem_used_mb"] / g["mem_total_mb"] for _, g in points],
+        ax.plot(*_gapped(xs, [g["util"] for _, g in points]), label=f"GPU {index} utilization %")
+        ax.plot(*_gapped(xs, [100 * g["mem_used_mb"] / g["mem_total_mb"] for _, g in points]),
                 linestyle="--", label=f"GPU {index} memory %")
         temps = [(x, g["temp_c"]) for x, g in points if g.get("temp_c") is not None]
         if temps:

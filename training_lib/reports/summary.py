@@ -7,6 +7,7 @@ from collections import Counter
 from typing import Any
 
 from training_lib.reports.metrics import Streams
+from training_lib.runs.retries import retries_of, retry_line
 
 
 def training_summary(streams: Streams) -> dict[str, dict[str, Any]]:
@@ -76,11 +77,17 @@ def faults(streams: Streams, evaluation: dict[str, Any], results: dict[str, dict
     for f in recorded:
         where = f"try {f.get('try')} on {f.get('host')} ({f.get('device')})"
         at = f" at step {f['step']}" if f.get("step") is not None else ""
+        signal = f", signal {f['signal']}" if f.get("signal") else ""
+        first_line = (str(f.get("error") or "").splitlines() or [""])[0]
         found.append(_fault(f.get("model"), f.get("round"), str(f.get("kind", "fault")),
-                            f"{where}{at}: {f.get('error', '')}"))
+                            f"{where}{at}{signal}: {first_line}"))
     for model, rounds in sorted(streams.items()):
         for round_index, (_, events) in sorted(rounds.items()):
             done = {e.get("try", 1): e for e in events if e.get("event") == "fit_done"}
+            described = set()
+            for r in retries_of(recorded, events, model, round_index):
+                described.add(r["next_try"])
+                found.append(_fault(model, round_index, "retry", retry_line(r)))
             for e in events:
                 kind = e.get("event")
                 attempt = e.get("try", 1)
@@ -89,7 +96,7 @@ def faults(streams: Streams, evaluation: dict[str, Any], results: dict[str, dict
                                      for k, v in f.items())
                     found.append(_fault(model, round_index, "injected",
                                         f"TLIB_INJECT {spec} on try {attempt}"))
-                if kind == "start" and attempt > 1:
+                if kind == "start" and attempt > 1 and attempt not in described:
                     resumed = done.get(attempt, {}).get("resumed_from_step")
                     found.append(_fault(model, round_index, "retry", f"try {attempt} started" + (
                         f", resumed from the checkpoint at step {resumed}" if resumed else

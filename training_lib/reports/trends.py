@@ -2,6 +2,11 @@
 throughput and training time per model, pipeline duration and data size, so that a
 regression in quality or speed is visible at a glance.
 
+Only comparable runs form the baseline: earlier runs that failed (failure.json, a model
+that failed or never started, no evaluation) or read another data folder are left out and
+listed with the reason (`compare_with_earlier`), so that three failed runs with retries
+cannot make a real slowdown look normal.
+
 Everything comes from the earlier runs' folders: config.json (when the run started),
 scan.json and records.jsonl (data), models/*/round_*/result.json (metrics, speed),
 evaluation.json and registry.json (when the pipeline ended).
@@ -54,24 +59,84 @@ def summarize_run(run_dir: Path) -> dict[str, Any] | None:
     return {"run_id": meta.get("run_id", run_dir.name), "run_dir": str(run_dir),
             "started": started, "pipeline_s": (max(ends) - started) if ends else None,
             "files": scan.get("files"), "data_mb": _data_mb(folder.records),
-            "models": models}
+            "data_root": _data_root(meta), "failed": _failed(folder), "models": models}
 
 
-def history(run_dir: Path, limit: int = 10) -> list[dict[str, Any]]:
-    """Summaries of up to `limit` runs of the same DAG that started before this one,
-    oldest first, followed by this run."""
+def compare_with_earlier(run_dir: Path, limit: int = 10) -> dict[str, Any]:
+    """The runs this run is compared with: `runs` holds up to `limit` comparable earlier
+    runs of the same DAG (finished, same data folder), oldest first, then this run;
+    `excluded` the earlier runs left out, each with its reason; `basis` says so in a line."""
     current = summarize_run(run_dir)
     if current is None:
-        return []
-    earlier = []
+        return {"runs": [], "excluded": [], "basis": "no run to compare"}
+    earlier, excluded = [], []
     for sibling in run_dir.parent.iterdir():
         if sibling == run_dir or not sibling.is_dir():
             continue
         summary = summarize_run(sibling)
-        if summary is not None and summary["started"] < current["started"]:
+        if summary is None or summary["started"] >= current["started"]:
+            continue
+        reason = _not_comparable(summary, current)
+        if reason:
+            excluded.append({"run_id": summary["run_id"], "started": summary["started"],
+                             "reason": reason})
+        else:
             earlier.append(summary)
     earlier.sort(key=lambda s: s["started"])
-    return earlier[-limit:] + [current]
+    excluded.sort(key=lambda s: s["started"])
+    used = earlier[-limit:]
+    basis = (f"compared with {len(used)} earlier finished run(s) on {current['data_root']}"
+             + (f": {', '.join(r['run_id'] for r in used)}" if used else "")
+             + (f"; left out {len(excluded)} ({_counted(e['reason'] for e in excluded)})"
+                if excluded else ""))
+    return {"runs": used + [current], "excluded": excluded, "basis": basis}
+
+
+def history(run_dir: Path, limit: int = 10) -> list[dict[str, Any]]:
+    """Summaries of up to `limit` comparable runs of the same DAG that started before this
+    one, oldest first, followed by this run (see `compare_with_earlier`)."""
+    return compare_with_earlier(run_dir, limit)["runs"]
+
+
+def _not_comparable(run: dict[str, Any], current: dict[str, Any]) -> str | None:
+    if run["failed"]:
+        return run["failed"] if run["failed"].startswith("trained nothing") \
+            else f"failed: {run['failed']}"
+    if run["data_root"] != current["data_root"]:
+        return f"other data folder {run['data_root']}"
+    return None
+
+
+def _failed(folder: RunFolder) -> str | None:
+    """Why a run did not end well, from its files (None: it finished, every model trained
+    or was skipped on purpose)."""
+    failure = read_json_or_none(folder.failure)
+    if failure:
+        return f"at {failure.get('task')}"
+    evaluation = read_json_or_none(folder.evaluation)
+    if evaluation is None:
+        incremental = read_json_or_none(folder.incremental) or {}
+        return "trained nothing (no new data)" if incremental.get("proceed") is False \
+            else "did not finish"
+    bad = sorted(m for m, r in evaluation.items()
+                 if r.get("status") in ("failed", "not started"))
+    return f"models did not train ({', '.join(bad)})" if bad else None
+
+
+def _data_root(meta: dict[str, Any]) -> str | None:
+    from training_lib.settings import resolve_data_root
+
+    root = (meta.get("resolved") or {}).get("data_root")
+    return str(resolve_data_root(root).resolve()) if root else None
+
+
+def _counted(reasons: Any) -> str:
+    counts: dict[str, int] = {}
+    for reason in reasons:  # "failed: ..." / "other data folder ..."
+        kind = ("failed" if reason.startswith("failed") else "trained nothing"
+                if reason.startswith("trained nothing") else "on another data folder")
+        counts[kind] = counts.get(kind, 0) + 1
+    return ", ".join(f"{n} {kind}" for kind, n in counts.items())
 
 
 def regressions(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@
     context.py   RunContext (a run folder + its pinned preset), start_run, load_run
     faults.py    the run's fault record (faults.jsonl)
     failure.py   why the run failed for good (failure.json), in one line
+    retries.py   each failed try: killed at step N, resumed from checkpoint M, K steps lost
     outcome.py   what a run's files say: model results, problems, trainable models
 
 Every other package reaches a run's files through these accessors; no module spells a

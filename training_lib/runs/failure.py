@@ -22,8 +22,11 @@ from training_lib.runs.folder import RunFolder
 
 
 def one_line(error: BaseException | str, limit: int = 600) -> str:
-    """The error's message on one line (its lines joined with "; "), at most `limit` chars."""
-    text = "; ".join(part.strip() for part in str(error).splitlines() if part.strip())
+    """The error's message on one line (its lines joined with "; " unless one already ends
+    in punctuation), at most `limit` characters."""
+    text = ""
+    for part in (p.strip() for p in str(error).splitlines() if p.strip()):
+        text += (part if not text else (" " if text[-1] in ";:,." else "; ") + part)
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 

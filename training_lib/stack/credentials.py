@@ -127,18 +127,26 @@ def ensure_mlflow_auth(credentials_file: Path, ini_file: Path, auth_db: Path) ->
                           secrets.token_hex(32))
         write_private(credentials_file, json.dumps(auth.__dict__, indent=2) + "\n")
     os.chmod(credentials_file, 0o600)
+    write_auth_ini(ini_file, f"sqlite:///{auth_db}", auth.admin_username, auth.admin_password)
+    return auth, created
+
+
+def write_auth_ini(ini_file: Path, database_uri: str, admin_username: str | None = None,
+                   admin_password: str | None = None) -> None:
+    """MLflow's basic-auth config (0600). Without an admin login here, the server takes it
+    from MLFLOW_AUTH_ADMIN_USERNAME / MLFLOW_AUTH_ADMIN_PASSWORD (docker compose does)."""
+    admin = ([f"admin_username = {admin_username}", f"admin_password = {admin_password}"]
+             if admin_username and admin_password else [])
     # default_permission READ: a user an admin adds can read every experiment and model
     # and write only what they create or are granted; without a login, nothing.
     write_private(ini_file, "\n".join([
         "[mlflow]",
         "default_permission = READ",
-        f"database_uri = sqlite:///{auth_db}",
-        f"admin_username = {auth.admin_username}",
-        f"admin_password = {auth.admin_password}",
+        f"database_uri = {database_uri}",
+        *admin,
         "authorization_function = mlflow.server.auth:authenticate_request_basic_auth",
         "grant_default_workspace_access = false",
         ""]))
-    return auth, created
 
 
 def _call(url: str, method: str, path: str, user: str, password: str,

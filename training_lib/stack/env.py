@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Mapping
 
 from training_lib import settings
 
@@ -111,6 +112,56 @@ def mlflow_login_environment() -> dict[str, str]:
                 "MLFLOW_TRACKING_PASSWORD": data["service_password"]}
     except (OSError, ValueError, KeyError):
         return {}
+
+
+def local_dir() -> Path:
+    """Where `train --local` keeps its own Airflow home and MLflow store."""
+    return settings.var_dir() / "local"
+
+
+# variables of a running stack (or of the user's shell) that would send an in-process run
+# to another metadata DB or tracking server
+_STACK_ONLY = ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CORE__SQL_ALCHEMY_CONN",
+               "AIRFLOW__CORE__EXECUTION_API_SERVER_URL", "MLFLOW_REGISTRY_URI",
+               "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN",
+               "MLFLOW_TRACKING_INSECURE_TLS", "MLFLOW_TRACKING_SERVER_CERT_PATH",
+               "MLFLOW_TRACKING_CLIENT_CERT_PATH", "MLFLOW_TRACKING_AUTH", "TLIB_MLFLOW_UI_URL")
+
+
+def local_environment(base: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a `train --local` child (`tlib_airflow.local_run`): `base` (the
+    caller's environment) with the stack's variables, but its own Airflow home and
+    SQLite metadata DB and its own SQLite MLflow store under `local_dir()`, whatever
+    `base` says: a running stack's AIRFLOW_HOME or DB connection and its tracking
+    server would otherwise take the local run's task rows and runs (and race its
+    scheduler). Run folders and the model store stay where settings put them.
+
+    >>> env = local_environment({"MLFLOW_TRACKING_URI": "http://127.0.0.1:5000"})
+    >>> env["MLFLOW_TRACKING_URI"].startswith("sqlite:///")
+    True
+    """
+    home = local_dir() / "airflow"
+    mlflow = local_dir() / "mlflow"
+    env = {k: v for k, v in base.items() if k not in _STACK_ONLY}
+    env.update(stack_environment(with_mlflow_server=False))
+    for key in _STACK_ONLY:  # stack_environment may name the stack's API server
+        env.pop(key, None)
+    env.update({
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE":
+            str(home / "simple_auth_manager_passwords.json.generated"),
+        "TLIB_MLFLOW_DIR": str(mlflow),
+        "MLFLOW_TRACKING_URI": f"sqlite:///{mlflow / 'mlflow.db'}",
+    })
+    return env
+
+
+def local_stores_line(env: Mapping[str, str]) -> str:
+    """One line naming the stores a `train --local` child uses."""
+    return (f"local run: Airflow home {env['AIRFLOW_HOME']} "
+            f"(metadata DB {env['AIRFLOW__DATABASE__SQL_ALCHEMY_CONN']}), "
+            f"MLflow tracking {env['MLFLOW_TRACKING_URI']}; a running stack's are not used")
 
 
 def apply_environment(*, with_mlflow_server: bool = False) -> None:

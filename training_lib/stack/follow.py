@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from training_lib.runs.context import run_dir_for
+from training_lib.runs.files import read_jsonl
 from training_lib.runs.folder import RunFolder
 
 FINISHED = {"success", "failed"}
@@ -15,16 +16,42 @@ DONE_TASK = {"success", "skipped", "failed", "upstream_failed", "removed"}
 
 
 def training_progress(run_dir: Path) -> dict[str, str]:
-    """model -> "step 40/120" from the newest heartbeat of each model."""
+    """model -> "step 40/120" from the newest heartbeat of each model; a retry shows
+    "try 2 starting", then "resumed at step 30/120", then "step 40/120 (try 2, resumed
+    at 30)", never a misleading "step 0/120"."""
     out = {}
     for folder in RunFolder(run_dir).rounds():  # a later round replaces an earlier one
         beat = folder.read_heartbeat()
         if beat is None:
             continue
         total = beat.get("total")
-        out[folder.model] = f"step {beat.get('step', 0)}" + (
-            f"/{total}" if total else "")
+        of = f"/{total}" if total else ""
+        step = beat.get("step", 0) or 0
+        attempt, resumed, logged = _current_try(folder.metrics)
+        if attempt <= 1:  # a new worker's first heartbeat (step 0) before its start event
+            out[folder.model] = "retry starting" if step == 0 and logged else f"step {step}{of}"
+        elif resumed is None:
+            out[folder.model] = f"try {attempt} starting" if step == 0 else \
+                f"step {step}{of} (try {attempt}, started over)"
+        elif step <= resumed:
+            out[folder.model] = f"resumed at step {resumed}{of} (try {attempt})"
+        else:
+            out[folder.model] = f"step {step}{of} (try {attempt}, resumed at {resumed})"
     return out
+
+
+def _current_try(metrics: Path) -> tuple[int, int | None, bool]:
+    """(newest try that started, the checkpoint step it resumed from or None, whether
+    any step was logged at all)."""
+    attempt, resumed, logged = 1, None, False
+    for event in read_jsonl(metrics):
+        if event.get("event") == "start" and int(event.get("try", 1)) >= attempt:
+            attempt, resumed = int(event.get("try", 1)), None
+        elif event.get("event") == "resumed" and int(event.get("try", 1)) == attempt:
+            resumed = event.get("from_step")
+        elif "event" not in event and event.get("step"):
+            logged = True
+    return attempt, resumed, logged
 
 
 def render(tis: list[dict[str, Any]], run_state: str, elapsed: float, run_dir: Path) -> str:

@@ -59,3 +59,27 @@ def test_a_long_wrong_value_is_shown_cut(tmp_path):
     assert "key 'epochs': got [12345, 12345," in message
     assert "... (14000 characters) (tuple); expected a valid integer" in message
     assert len(message) < 500
+
+
+def test_each_file_is_read_once_per_version_and_an_edit_is_seen(tmp_path, monkeypatch):
+    (tmp_path / "_defaults.yaml").write_text("batch_size: 16\nseed: 7\n")
+    for name in ("one", "two", "three"):
+        (tmp_path / f"{name}.yaml").write_text("description: d\ntarget_models: [logic_model]\n"
+                                               "epochs: 2\n")
+    opened: list[str] = []
+    original = Path.open
+
+    def counted(self, mode="r", *args, **kwargs):
+        if "r" in mode:
+            opened.append(self.name)
+        return original(self, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", counted)
+    for _ in range(3):  # three parses of the folder by a long-lived DAG processor
+        presets = [load_preset(name, tmp_path) for name in ("one", "two", "three")]
+    assert sorted(opened) == ["_defaults.yaml", "one.yaml", "three.yaml", "two.yaml"]
+    assert all(p.settings.batch_size == 16 for p in presets)
+    presets[0].settings.model_dump()  # a caller's copy; the cached mapping stays intact
+    (tmp_path / "_defaults.yaml").write_text("batch_size: 48\nseed: 7\n")  # another size
+    assert load_preset("two", tmp_path).settings.batch_size == 48
+    assert opened.count("_defaults.yaml") == 2

@@ -1,5 +1,6 @@
-"""Incremental learning pieces: old/new split by keys, replay, head growth, the
-forgetting guard, the short-circuit, and a rejected version keeping the champion."""
+"""Incremental learning pieces: old/new split by keys, replay, head growth, per-row
+outcomes and their paired comparison, the short-circuit, and a rejected version keeping
+the champion. (The guard's rule: test_guard.py; baselines: test_baseline.py.)"""
 from __future__ import annotations
 
 import keras
@@ -8,7 +9,6 @@ import pytest
 
 from training_lib.data.dataset import Dataset
 from training_lib.incremental import finetune
-from training_lib.incremental.finetune import Score, forgetting_guard
 
 
 def _dataset(n_train: int = 40) -> Dataset:
@@ -57,18 +57,6 @@ def test_weights_transfer_into_a_head_with_new_classes_by_name():
     assert notes and "1 new class" in notes[0]
 
 
-@pytest.mark.parametrize(("before", "after", "accepted", "why"), [
-    (Score(0.90, 0.40, 50, 20), Score(0.895, 0.70, 50, 20), True, "new-data 0.4000 -> 0.7000"),
-    (Score(0.90, 0.40, 50, 20), Score(0.80, 0.95, 50, 20), False, "forgetting"),
-    (Score(0.90, 0.40, 50, 20), Score(0.89, 0.95, 50, 20), True, "epsilon 0.01"),  # drop == eps
-    (Score(0.90, 0.70, 50, 20), Score(0.90, 0.70, 50, 20), False, "did not improve"),
-    (Score(0.90, None, 50, 0), Score(0.91, None, 50, 0), False, "no new-data test rows"),
-])
-def test_forgetting_guard(before, after, accepted, why):
-    ok, reason = forgetting_guard(before, after, epsilon=0.01 + 1e-12)
-    assert ok is accepted and why in reason
-
-
 def test_scores_map_predictions_through_the_models_own_classes():
     data = _dataset()
     data.classes = ["neg", "pos"]
@@ -80,28 +68,35 @@ def test_scores_map_predictions_through_the_models_own_classes():
     assert flipped.old == pytest.approx(1 - score.old)  # same outputs, names swapped
 
 
+def test_paired_comparison_uses_the_same_rows_for_champion_and_candidate():
+    data = _dataset()
+    old = {f"test-{i}" for i in range(5)}
+    model = _classifier(2)
+    champion = finetune.row_outcomes("classification", model, ["neg", "pos"], data, old)
+    flipped = finetune.row_outcomes("classification", model, ["pos", "neg"], data, old)
+    sides = finetune.compare(champion, flipped, data, old)
+    for side in ("old", "new"):
+        c = sides[side]
+        assert c.n == 5 and c.a_only + c.b_only == 5  # every row flips
+        assert c.metric_a == pytest.approx(1 - c.metric_b)
+    assert finetune.compare(champion, champion, data, set())["old"] is None  # no old rows
+
+
 def test_nothing_new_short_circuits_with_a_clear_message(tmp_path):
+    from tests.fixtures.incremental_runs import champion_trained_on, incremental_night
     from training_lib.incremental.snapshot import save_snapshot
     from training_lib.incremental.step import detect_new_data
-    from training_lib.runs.context import start_run
 
-    first = start_run("incr_test", "run-1", "incremental_learning", {"data_folder": str(tmp_path)})
-    manifest = {"files": [{"content_hash": "aaa"}, {"content_hash": "bbb"}]}
-    first.write_json(first.folder.routing, {"models": ["vision_service"]})
-    first.write_json(first.folder.manifest("vision_service"), manifest)
-    assert detect_new_data(first)["proceed"] is True  # first run: train everything
-    save_snapshot(first, ["aaa", "bbb"], [])
-    second = start_run("incr_test", "run-2", "incremental_learning", {"data_folder": str(tmp_path)})
-    second.write_json(second.folder.routing, {"models": ["vision_service"]})
-    second.write_json(second.folder.manifest("vision_service"), manifest)
+    model, _ = champion_trained_on(tmp_path, ["aaa"])
+    first = incremental_night(tmp_path, "incr_test", "run-1", model, ["aaa", "bbb"])
+    assert detect_new_data(first)["proceed"] is True  # bbb is new to the champion
+    save_snapshot(first, ["aaa", "bbb"], [model])
+    second = incremental_night(tmp_path, "incr_test", "run-2", model, ["aaa", "bbb"])
     summary = detect_new_data(second)
     assert summary["proceed"] is False
     assert summary["message"].startswith("nothing new since run run-1")
-    manifest["files"].append({"content_hash": "ccc"})
-    third = start_run("incr_test", "run-3", "incremental_learning", {"data_folder": str(tmp_path)})
-    third.write_json(third.folder.routing, {"models": ["vision_service"]})
-    third.write_json(third.folder.manifest("vision_service"), manifest)
-    assert detect_new_data(third)["models_with_new_data"] == ["vision_service"]
+    third = incremental_night(tmp_path, "incr_test", "run-3", model, ["aaa", "bbb", "ccc"])
+    assert detect_new_data(third)["models_with_new_data"] == [model]
 
 
 def test_rejected_version_is_tagged_and_the_champion_stays():

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import time
 
+import psutil
+import pytest
+
 from tests.fixtures.fake_nvml import FakeNvml
 from training_lib.monitoring.system import SystemSampler, memory_usage
 from training_lib.runs.files import read_jsonl
@@ -56,3 +59,79 @@ def test_memory_cap_from_cgroup_v2(tmp_path):
     (tmp_path / "memory.max").write_text("max\n")
     used, cap = memory_usage(tmp_path)
     assert cap > 0 and used < cap  # no limit: the whole machine
+
+
+# ---- the samples against the machine, read independently with psutil ----------------------
+def _host_busy(before, after) -> float:
+    """% of all cores busy between two psutil.cpu_times() readings (idle and iowait are idle;
+    guest time is already counted in user on Linux)."""
+    def split(t):
+        total = sum(t) - getattr(t, "guest", 0) - getattr(t, "guest_nice", 0)
+        return total, t.idle + getattr(t, "iowait", 0)
+    (total0, idle0), (total1, idle1) = split(before), split(after)
+    return 100 * (1 - (idle1 - idle0) / max(total1 - total0, 1e-9))
+
+
+def _measured(sampler: SystemSampler, action) -> tuple[dict, float, float]:
+    """Run `action`, then take one sample; returns (sample, this process's CPU % and the
+    host's CPU % over the same interval, from psutil's raw counters)."""
+    me = psutil.Process()
+    sampler.sample_once()  # the sampler's reference point
+    cpu0, host0, t0 = me.cpu_times(), psutil.cpu_times(), time.monotonic()
+    action()
+    sample = sampler.sample_once()
+    cpu1, host1, t1 = me.cpu_times(), psutil.cpu_times(), time.monotonic()
+    used = (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)
+    return sample, 100 * used / (t1 - t0), _host_busy(host0, host1)
+
+
+def test_cpu_and_memory_samples_follow_a_known_load(tmp_path):
+    import subprocess
+    import sys
+
+    sampler = SystemSampler(tmp_path / "s.jsonl", interval=3600).start()  # samples on demand
+    try:
+        idle, idle_cpu, _ = _measured(sampler, lambda: time.sleep(0.6))
+        assert idle["cpu_percent"] == pytest.approx(idle_cpu, abs=10) and idle_cpu < 20
+
+        def spin() -> None:  # this process: one core for a second
+            deadline = time.monotonic() + 1.0
+            while time.monotonic() < deadline:
+                pass
+        busy, busy_cpu, _ = _measured(sampler, spin)
+        assert busy_cpu > 40 and busy["cpu_percent"] == pytest.approx(busy_cpu, abs=10)
+
+        child = subprocess.Popen([sys.executable, "-c", "import time\nd = time.monotonic() + 1.2"
+                                  "\nwhile time.monotonic() < d: pass"])
+        loaded, _, host_cpu = _measured(sampler, lambda: child.wait(timeout=10))
+        assert loaded["cpu_host_percent"] == pytest.approx(host_cpu, abs=10)
+        assert loaded["cpu_host_percent"] >= 0.6 * 100 / psutil.cpu_count()  # ~1 core busy
+        assert loaded["cpu_percent"] < 20  # the child's work is not this process's
+
+        before = sampler.sample_once()["rss_mb"]
+        block = bytearray(200 * 1024 * 1024)
+        block[::4096] = b"\x01" * len(range(0, len(block), 4096))  # touch every page
+        grown = sampler.sample_once()
+        rss = psutil.Process().memory_info().rss / 1024 / 1024
+        assert grown["rss_mb"] == pytest.approx(rss, abs=5)
+        assert grown["rss_mb"] - before >= 190
+        used_mb = (psutil.virtual_memory().total - psutil.virtual_memory().available) / 2 ** 20
+        if grown["memory_cap_mb"] == pytest.approx(psutil.virtual_memory().total / 2 ** 20):
+            assert grown["memory_used_mb"] == pytest.approx(used_mb, abs=100)  # no cgroup cap
+        del block
+    finally:
+        sampler.stop()
+    samples = read_jsonl(tmp_path / "s.jsonl")
+    assert all(s["gpus"] == [] for s in samples)  # no GPU asked for: no GPU fields at all
+
+
+def test_no_nvml_library_writes_no_gpu_numbers(tmp_path):
+    """On a machine without NVIDIA's driver the real pynvml fails to load: the samples carry
+    no GPU entries, rather than GPUs at 0% (which would read as idle GPUs)."""
+    sampler = SystemSampler(tmp_path / "s.jsonl", interval=3600, gpu_indices=(0, 1))
+    sampler.start()
+    sampler.stop()
+    if not sampler.nvml_error:
+        pytest.skip("this machine has an NVIDIA driver")
+    [sample] = read_jsonl(tmp_path / "s.jsonl")
+    assert sample["gpus"] == []

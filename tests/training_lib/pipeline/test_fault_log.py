@@ -90,3 +90,47 @@ def test_step_reached_is_the_furthest_trace_and_kind_names_the_failure(tmp_path)
     assert fault_log.kind_of(TrainingError("x: training process killed by signal 9")) == "killed"
     assert fault_log.kind_of(TrainingError("x: out of memory under its plan")) == "out_of_memory"
     assert fault_log.kind_of(RuntimeError("boom")) == "crashed"
+
+
+@pytest.mark.slow
+def test_a_killed_worker_is_recorded_in_full_and_its_retry_in_one_line(logic_run):
+    import os
+    import signal
+    import threading
+    import time
+
+    from training_lib.pipeline.noise import is_noise
+    from training_lib.runs.retries import retry_line, run_retries
+
+    ctx = logic_run("kill-1")
+    folder = ctx.round("logic_model")
+    killed: dict = {}
+
+    def kill_at_step(step: int) -> None:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            beat = folder.read_heartbeat()
+            if beat and (beat.get("step") or 0) >= step:
+                killed["step"] = beat["step"]
+                os.killpg(beat["pid"], signal.SIGKILL)
+                return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_at_step, args=(15,))
+    killer.start()
+    with pytest.raises(TrainingError, match="killed by signal 9"):
+        stages.train_model(ctx, "logic_model", log_line=lambda line: None)
+    killer.join()
+    fault = read_faults(ctx.run_dir)[-1]
+    assert fault["error"] == "logic_model: training process killed by signal 9 (SIGKILL)"
+    assert fault["signal"] == 9 and fault["kind"] == "killed" and fault["try"] == 1
+    assert fault["step"] >= killed["step"] and fault["host"] and fault["device"]
+    assert not any(is_noise(line) for line in fault["output"])
+
+    retry = load_run(ctx.run_dir, try_number=2)
+    stages.train_model(retry, "logic_model", log_line=lambda line: None)
+    resumed = retry.round("logic_model").read_result()["resumed_from_step"]
+    assert resumed and resumed <= fault["step"]
+    assert [retry_line(r) for r in run_retries(ctx.run_dir)] == [
+        f"logic_model: try 1 killed (signal 9) at step {fault['step']} on {fault['host']} "
+        f"({fault['device']}); try 2 resumed from checkpoint {resumed}, lost {fault['step'] - resumed} steps"]

@@ -79,3 +79,113 @@ def test_rollback_errors_are_clear():
         rollback(name, "7")
     with pytest.raises(RegistryError, match="no registered model 'nope"):
         rollback("nope_" + uuid.uuid4().hex[:6])
+
+
+# ---- decide_and_apply against a real champion ----------------------------------------------
+# (better by the margin and within it: test_aliases.py; the registered model unreadable:
+# test_client.py. Here: worse, no lift, the test-split fallback, the champion's version
+# unreadable.)
+def _ctx():
+    from types import SimpleNamespace
+
+    from training_lib.config.schema import Promotion
+
+    return SimpleNamespace(dag_id="quick_start", run_id="manual__7",
+                           settings=SimpleNamespace(promotion=Promotion(**RULES)))
+
+
+def _register(name: str, version: str, frozen: float | None, test: float,
+              baseline: float = 0.1) -> dict:
+    """Tag `version` as register_version does and promote it; the decision."""
+    from training_lib.registry import client
+    from training_lib.registry.promotion import decide_and_apply
+
+    client.set_version_tag(name, version, "test_accuracy", f"{test:.6f}")
+    if frozen is not None:
+        client.set_version_tag(name, version, "frozen_accuracy", f"{frozen:.6f}")
+    return decide_and_apply(_ctx(), name, version, {
+        "metric": "accuracy", "test_metric": test, "frozen_metric": frozen, "baseline": baseline})
+
+
+def _status(name: str, version: str) -> str | None:
+    from training_lib.registry import client
+
+    return (client.get_version(name, version).tags or {}).get("status")
+
+
+@pytest.fixture
+def with_champion():
+    """A registered model whose v1 (0.80 on the frozen set) is the champion; v2-v4 unset."""
+    from tests.fixtures.registry_models import assert_invariants
+
+    name = _versions(4)
+    assert _register(name, "1", 0.80, 0.80)["tag"] == "release"
+    assert assert_invariants(name) == {"champion": "1"}
+    return name
+
+
+def test_a_better_version_takes_over_and_the_old_champion_becomes_previous(with_champion):
+    from tests.fixtures.registry_models import assert_invariants
+
+    decision = _register(with_champion, "2", 0.81, 0.81)  # exactly the margin
+    assert (decision["tag"], decision["champion_before"]) == ("release", "1")
+    assert "0.8100 beats champion 0.8000" in decision["reason"]
+    assert assert_invariants(with_champion) == {"champion": "2", "previous": "1"}
+
+
+def test_a_worse_version_is_regressed_and_the_champion_untouched(with_champion):
+    from tests.fixtures.registry_models import assert_invariants
+
+    decision = _register(with_champion, "2", 0.70, 0.70)  # above both floors, below v1
+    assert (decision["tag"], decision["aliases"]) == ("regressed", [])
+    assert "worse than champion 0.8000" in decision["reason"]
+    assert _status(with_champion, "2") == "regressed"
+    assert assert_invariants(with_champion) == {"champion": "1"}
+    assert _status(with_champion, "1") == "release"
+
+
+def test_within_the_margin_is_a_challenger_and_the_champion_stays(with_champion):
+    from tests.fixtures.registry_models import assert_invariants
+
+    decision = _register(with_champion, "2", 0.805, 0.805)
+    assert decision["tag"] == "candidate"
+    assert assert_invariants(with_champion) == {"champion": "1", "challenger": "2"}
+
+
+def test_no_lift_over_the_trivial_baseline_is_never_released(with_champion):
+    from tests.fixtures.registry_models import assert_invariants
+
+    # far above the champion, but the majority class alone scores 0.93
+    decision = _register(with_champion, "2", 0.95, 0.95, baseline=0.93)
+    assert decision["tag"] == "regressed" and "trivial baseline 0.9300" in decision["reason"]
+    assert assert_invariants(with_champion) == {"champion": "1"}
+    fresh = _versions(1)  # and with no champion to beat either
+    assert _register(fresh, "1", 0.95, 0.95, baseline=0.93)["tag"] == "regressed"
+    assert _alias(fresh, "champion") is None
+
+
+def test_without_frozen_scores_the_test_split_scores_are_compared():
+    from tests.fixtures.registry_models import assert_invariants
+
+    name = _versions(2)
+    assert _register(name, "1", None, 0.80)["tag"] == "release"  # a champion from before
+    decision = _register(name, "2", 0.99, 0.75)  # great on the frozen set, worse on test
+    assert decision["tag"] == "regressed" and "own test split" in decision["reason"]
+    assert assert_invariants(name) == {"champion": "1"}
+
+
+def test_an_unreadable_champion_version_raises_and_decides_nothing(with_champion, monkeypatch):
+    from mlflow.exceptions import MlflowException
+
+    from tests.fixtures.registry_models import assert_invariants
+    from training_lib.registry import client
+
+    def broken(*args, **kwargs):
+        raise MlflowException("connection reset by peer")
+
+    monkeypatch.setattr(client.client(), "get_model_version", broken)
+    with pytest.raises(RegistryError, match="connection reset by peer"):
+        _register(with_champion, "2", 0.95, 0.95)
+    monkeypatch.undo()
+    assert _status(with_champion, "2") is None
+    assert assert_invariants(with_champion) == {"champion": "1"}

@@ -97,3 +97,21 @@ def test_trends_plot_and_table_cover_both_runs(recorded_runs):
         "toy_a", "toy_b"}
     line = next(line for line in speed.lines if line.get_label() == "toy_a")
     assert list(line.get_ydata()) == [r["models"]["toy_a"]["samples_per_second"] for r in runs]
+
+
+def test_a_killed_process_leaves_a_gap_in_its_system_lines_not_a_ramp():
+    """Samples every 2 s, then 60 s without any (killed, waiting for the retry), then the
+    retry's samples: the plotted line holds a NaN between the two runs of samples."""
+    before = [{"time": 1000.0 + 2 * i, "cpu_percent": 90.0, "rss_mb": 500.0 + i,
+               "cpu_host_percent": 50.0, "memory_fraction": 0.3, "try": 1} for i in range(10)]
+    after = [{"time": 1078.0 + 2 * i, "cpu_percent": 80.0, "rss_mb": 700.0 + i,
+              "cpu_host_percent": 45.0, "memory_fraction": 0.35, "try": 2} for i in range(10)]
+    fig = plots.draw_system_resources({"m": {1: before + after}}, "t")
+    cpu = next(line for line in fig.axes[0].lines if line.get_label() == "m")
+    xs, ys = np.asarray(cpu.get_xdata(), float), np.asarray(cpu.get_ydata(), float)
+    gap = np.flatnonzero(np.isnan(ys))
+    assert len(gap) == 1 and len(ys) == 21
+    assert xs[gap[0] - 1] * 60 == pytest.approx(18) and xs[gap[0] + 1] * 60 == pytest.approx(78)
+    assert list(ys[:gap[0]]) == [90.0] * 10 and list(ys[gap[0] + 1:]) == [80.0] * 10
+    rss = next(line for line in fig.axes[1].lines if line.get_label() == "m")
+    assert np.isnan(np.asarray(rss.get_ydata(), float)).sum() == 1

@@ -228,6 +228,9 @@ def sniff(data: bytes, name: str = "", size: int | None = None, tail: bytes | No
         if result.type == "unknown" and claim and FILE_TYPES[claim[0]].binary:
             result.flags.append("corrupt")  # named as media, yet no signature: a damaged header
             return result
+        if result.type == "unknown" and claim:
+            result.flags.append("undecodable_bytes")  # named as text, yet no encoding fits
+            return result
         if guess.encoding:
             result.meta["encoding"] = guess.encoding
         if result.type == "text" and extensions.split_name(name)[1] in ("md", "markdown"):

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from training_lib.data.decode import guess_encoding
 from training_lib.data.detect import code_language, prose_lines
 
 _BOMS = (
@@ -67,15 +68,38 @@ def decode_sample(data: bytes, complete: bool) -> tuple[str | None, str | None, 
     except UnicodeDecodeError:
         pass
     high = sum(1 for b in data if b >= 0x80)
-    if controls > 0.03 * len(data) or high > 0.3 * len(data):
+    if controls > 0.03 * len(data):
         return None, None, False
+    damaged_utf8 = _mostly_utf8(data, high)
+    if high > 0.3 * len(data) and not damaged_utf8:
+        # a non-Latin script in a legacy code page (cp1251, Shift-JIS, ...), or binary
+        return _guessed(data, complete) or (None, None, False)
     text = data.decode("utf-8", "replace")
     if not complete:  # a multi-byte character cut by the sample's end is not an error
         text = text.rstrip("\ufffd")
-    legacy = _legacy(data)
-    if legacy is not None:
-        return legacy, "cp1252", False
+    if not damaged_utf8:
+        legacy = _legacy(data)
+        if legacy is not None:
+            return legacy, "cp1252", False
+        guessed = _guessed(data, complete)
+        if guessed is not None:
+            return guessed
     return text, "utf-8", "\ufffd" in text
+
+
+def _mostly_utf8(data: bytes, high: int) -> bool:
+    """Most non-ASCII bytes form valid UTF-8 sequences: UTF-8 with damaged bytes."""
+    covered = sum(m.end() - m.start() for m in _UTF8_SEQUENCE.finditer(data))
+    return high > 0 and covered >= 0.5 * high
+
+
+def _guessed(data: bytes, complete: bool) -> tuple[str, str, bool] | None:
+    """(text, encoding, False) in the code page charset-normalizer finds, or None."""
+    name = guess_encoding(data, complete)
+    if name is None:
+        return None
+    text = codecs.getincrementaldecoder(name)("replace").decode(data, final=complete)
+    return text, name, False
 
 
 def _decode_utf16_without_bom(data: bytes, nul: int, complete: bool) -> tuple[str | None, str | None, bool]:

@@ -8,7 +8,7 @@ import numpy as np
 from training_lib.data.dataset import Dataset
 from training_lib.data.loaders.registry import LoadRequest, register_loader
 from training_lib.data.loaders.splits import limit_records, split_fractions, split_rows
-from training_lib.data.records import split_of
+from training_lib.data.records import split_key, split_of
 from training_lib.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ def images(req: LoadRequest) -> Dataset:
         except DataError as e:
             log.warning("skipping %s: %s", rec.path, e)
             continue
-        rows.append((split_of(rec.content_hash, split_fractions(req.settings)),
+        rows.append((split_of(split_key(rec), split_fractions(req.settings)),
                      np.asarray(pixels, dtype=np.uint8), classes.index(rec.label),
                      rec.content_hash))
     keys: dict[str, list[str]] = {}

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from training_lib.config.record_fields import FORMATS, RecordFormat
+from training_lib.data.decode import read_text
 from training_lib.data.loaders.registry import LoadRequest
 from training_lib.data.loaders.splits import split_fractions
 from training_lib.data.records import canonical_key, record_format, shown, split_of
@@ -26,15 +27,18 @@ MAX_JSON_BYTES = 64 * 1024 * 1024  # also the size limit of a table a loader rea
 MAX_KEYS_SHOWN = 12
 
 
-def iter_records(path: Path, bad_lines: list[int] | None = None) -> Iterator[Any]:
+def iter_records(path: Path, bad_lines: list[int] | None = None,
+                 encoding: str | None = None) -> Iterator[Any]:
     """Records of a .json (list, or {"records": [...]}) or .jsonl file, read defensively.
 
-    A JSONL line that is not JSON is skipped and logged with its number (1-based),
-    which also goes to `bad_lines`; the other lines are kept.
+    The text is decoded as the scan judged it (`decode.read_text` in the encoding the
+    catalog records: UTF-16, cp1252, a BOM; UTF-8 when None). A JSONL line that is not
+    JSON is skipped and logged with its number (1-based), which also goes to
+    `bad_lines`; the other lines are kept.
     """
     if path.stat().st_size > MAX_JSON_BYTES:
         raise DataError(f"{path}: larger than {MAX_JSON_BYTES} bytes, not loaded")
-    text = path.read_text(encoding="utf-8", errors="strict")
+    text = read_text(path, encoding)
     stripped = text.lstrip()
     if stripped.startswith(("[", "{")):
         try:
@@ -110,7 +114,7 @@ def read_records(req: LoadRequest, fmt: str,
         bad: list[int] = []
         keys = found.keys_found.setdefault(rec.path, set())
         try:
-            for item in iter_records(req.data_root / rec.path, bad):
+            for item in iter_records(req.data_root / rec.path, bad, rec.meta.get("encoding")):
                 if isinstance(item, dict) and len(keys) < 200:
                     keys.update(str(k) for k in item)
                 mapping = _mapping(found.fmt, item, explicit)

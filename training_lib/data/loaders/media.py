@@ -3,7 +3,8 @@
 Each file's features come from the shared `FeatureCache` (log-mel spectrograms, byte
 ids); the label is the file's class folder (`audio/<word>/x.wav`) or, for source
 files, the language the scanner detected. Splits are per file, from its content
-hash, so a file keeps its split across rescans and machines. A file the cache cannot
+hash (a near duplicate's from its group's first file: `records.split_key`), so a file
+keeps its split across rescans and machines. A file the cache cannot
 decode is logged and skipped.
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from training_lib.data.dataset import Dataset
 from training_lib.data.loaders.registry import LoadRequest, register_loader
 from training_lib.data.loaders.splits import limit_records, split_fractions, split_rows
-from training_lib.data.records import FileRecord, split_of
+from training_lib.data.records import FileRecord, split_key, split_of
 from training_lib.errors import DataError, NoDataForModel
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ def _classified(req: LoadRequest, kind: str, dtype: str,
         except DataError as e:
             log.warning("skipping %s: %s", rec.path, e)
             continue
-        rows.append((split_of(rec.content_hash, split_fractions(req.settings)),
+        rows.append((split_of(split_key(rec), split_fractions(req.settings)),
                      np.asarray(features, dtype=dtype), classes.index(label), rec.content_hash))
         used.append(rec.content_hash)
     x, y = split_rows(rows, MIN_FILES, req.model, keys)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from training_lib.data.dataset import Dataset
+from training_lib.data.decode import read_text
 from training_lib.data.loaders.json_records import MAX_JSON_BYTES
 from training_lib.data.loaders.numeric import MIN_RECORDS, numeric_dataset
 from training_lib.data.loaders.registry import LoadRequest, register_loader
@@ -44,7 +45,7 @@ def tables(req: LoadRequest) -> Dataset:
             continue
         try:
             header, body = _read_table(req.data_root / rec.path, rec.meta.get("delimiter"),
-                                       rec.format)
+                                       rec.format, rec.meta.get("encoding"))
         except (OSError, UnicodeDecodeError, csv.Error, ValueError) as e:
             log.warning("skipping %s: %s", rec.path, e)
             continue
@@ -94,10 +95,12 @@ def tables(req: LoadRequest) -> Dataset:
     return numeric_dataset(req, rows, classes, info)
 
 
-def _read_table(path: Any, delimiter: str | None, fmt: str) -> tuple[list[str], list[list[str]]]:
+def _read_table(path: Any, delimiter: str | None, fmt: str,
+                encoding: str | None = None) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of a table, decoded as the scan judged it (`decode.read_text`)."""
     if path.stat().st_size > MAX_JSON_BYTES:
         raise ValueError(f"larger than {MAX_JSON_BYTES} bytes, not loaded")
-    text = path.read_text(encoding="utf-8-sig")
+    text = read_text(path, encoding)
     if not delimiter:
         delimiter = "\t" if fmt == "tsv" else csv.Sniffer().sniff(text[:4096], ",;\t|").delimiter
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)

@@ -83,7 +83,8 @@ def write_html(report: "ScanReport", path: Path, floor: float = 0.5) -> Path:
     parts.append(f"</table><h2>Flagged files ({len(flagged)})</h2><table><tr><th>path</th><th>type</th>"
                  "<th>format</th><th>label</th><th>score</th><th>flags</th><th>details</th></tr>")
     for r in flagged:
-        details = {k: v for k, v in r.meta.items() if k not in ("phash",)}
+        details = {k: v for k, v in r.meta.items()
+                   if k not in ("phash", "phash_frames", "text_key", "split_key")}
         parts.append(f"<tr><td><code>{esc(r.path)}</code></td><td>{esc(r.type)}</td><td>{esc(r.format)}</td>"
                      f"<td>{esc(r.label or '')}</td><td class='num{' bad' if r.score < floor else ''}'>"
                      f"{r.score:.2f}</td><td>{esc(', '.join(r.flags))}</td>"

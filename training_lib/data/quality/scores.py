@@ -3,8 +3,9 @@
 Flags come from three places: the sniffer (no decoder: `empty`, `truncated`, `bomb`,
 `wrong_extension`), the decoder checks in `verify_media`/`verify_docs` (`corrupt`,
 `blank`, `silent`, `invalid_json`, ...) and the cross-file pass in `duplicates`
-(`duplicate` by content hash, `near_duplicate` by perceptual hash). The score is the product of the
-flags' factors, so a fatal flag gives 0 and milder ones stack.
+(`duplicate` by content hash, `near_duplicate` by perceptual hash or normalised text).
+The score is the product of the flags' factors, so a fatal flag gives 0 and milder
+ones stack.
 
 >>> score_of(["low_contrast", "wrong_extension"])
 0.54
@@ -32,7 +33,8 @@ FLAGS: dict[str, tuple[float, str]] = {
     "unsupported_format": (0.25, "a known format no installed decoder reads"),
     "undecodable_bytes": (0.25, "text with bytes invalid in its encoding"),
     "too_short": (0.25, "audio or text too short to learn from"),
-    "near_duplicate": (0.4, "image perceptually equal to another file's"),
+    "near_duplicate": (0.4, "image perceptually equal to another file's, or text equal but for "
+                       "whitespace, line endings, BOM or encoding (kept in that file's split)"),
     "tiny": (0.6, "image smaller than the minimum side"),
     "low_contrast": (0.6, "image with a very narrow brightness range"),
     "clipped": (0.6, "audio with many samples at full scale"),
@@ -40,6 +42,8 @@ FLAGS: dict[str, tuple[float, str]] = {
     "unmatched_records": (0.7, "over 10% of the records match no model's format"),
     "invalid_lines": (0.7, "JSON Lines file with a few lines that do not parse"),
     "wrong_extension": (0.9, "the extension names another type or container"),
+    "non_utf8_encoding": (0.9, "text in a legacy or UTF-16/32 encoding (meta.encoding), "
+                          "read in it"),
 }
 FATAL = frozenset(flag for flag, (factor, _) in FLAGS.items() if factor == 0.0)
 CROSS_FILE = frozenset({"duplicate", "near_duplicate"})

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
 
 from training_lib.data import records as rec
-from training_lib.data.decode import decode_text
+from training_lib.data.decode import decode_text, is_utf8
+from training_lib.data.quality.duplicates import text_key
 from training_lib.data.quality.scores import decode_failure
 
 if TYPE_CHECKING:
@@ -37,21 +38,38 @@ class _Bomb(Exception):
     pass
 
 
-def check_text(data: bytes, fmt: str, meta: dict[str, Any], limits: "QualityLimits") -> Result:
-    text, bad = decode_text(data, meta.get("encoding"))
-    out: dict[str, Any] = {"n_chars": len(text), "n_lines": text.count("\n") + 1}
-    flags = []
-    if bad and meta.get("encoding") != "cp1252":
+def _decoded(data: bytes, meta: dict[str, Any]) -> tuple[str, list[str], dict[str, Any]]:
+    """(text, encoding flags, meta) of a text file in the encoding the sniffer recorded,
+    decoded as the feature cache and the loaders will decode it (`decode.decode_text`).
+
+    Text that is not UTF-8 is read in its own encoding and flagged `non_utf8_encoding`
+    (still usable); characters no decoder fits are `undecodable_bytes`.
+    """
+    encoding = meta.get("encoding")
+    text, bad = decode_text(data, encoding)
+    flags: list[str] = []
+    out: dict[str, Any] = {}
+    if not is_utf8(encoding):
+        flags.append("non_utf8_encoding")
+    if bad:
         flags.append("undecodable_bytes")
         out["n_undecodable"] = bad
+    return text, flags, out
+
+
+def check_text(data: bytes, fmt: str, meta: dict[str, Any], limits: "QualityLimits") -> Result:
+    text, flags, out = _decoded(data, meta)
+    out.update(n_chars=len(text), n_lines=text.count("\n") + 1)
     if len(text.strip()) < limits.min_text_chars:
         flags.append("too_short")
+    key = text_key(text, limits.min_text_chars)
+    if key is not None:
+        out["text_key"] = key
     return out, flags, None
 
 
 def check_json(data: bytes, fmt: str, meta: dict[str, Any], limits: "QualityLimits") -> Result:
-    text, bad = decode_text(data, meta.get("encoding"))
-    flags: list[str] = ["undecodable_bytes"] if bad else []
+    text, flags, decoded = _decoded(data, meta)
     items: list[Any]
     bad_lines = 0
     if fmt == "jsonl":
@@ -73,7 +91,7 @@ def check_json(data: bytes, fmt: str, meta: dict[str, Any], limits: "QualityLimi
             return {"error": str(e)[:200]}, flags + ["invalid_json"], None
         items = rec.records_in(doc)
     formats = Counter(rec.record_format(item) for item in items)
-    out: dict[str, Any] = {"n_records": len(items)}
+    out: dict[str, Any] = {"n_records": len(items), **decoded}
     if bad_lines:
         out["n_invalid_lines"] = bad_lines
     matched = {name: n for name, n in formats.items() if name is not None}
@@ -104,15 +122,14 @@ def check_table(data: bytes, fmt: str, meta: dict[str, Any], limits: "QualityLim
         return check_archive(data, "zip", meta, limits)[0], [], None
     if fmt == "xls":
         return {}, [], None
-    text, bad = decode_text(data, meta.get("encoding"))
+    text, flags, decoded = _decoded(data, meta)
     delimiter = meta.get("delimiter") or ("\t" if fmt == "tsv" else ",")
     try:
         rows = [row for row in csv.reader(io.StringIO(text), delimiter=delimiter) if row]
     except csv.Error as e:
         return {"error": str(e)[:200]}, ["corrupt"], None
-    flags = ["undecodable_bytes"] if bad else []
     if not rows:
-        return {"n_rows": 0, "columns": []}, flags + ["too_short"], None
+        return {"n_rows": 0, "columns": [], **decoded}, flags + ["too_short"], None
     widths = Counter(len(row) for row in rows)
     n_cols = widths.most_common(1)[0][0]
     ragged = sum(n for width, n in widths.items() if width != n_cols)
@@ -121,7 +138,8 @@ def check_table(data: bytes, fmt: str, meta: dict[str, Any], limits: "QualityLim
         len(rows) < 2 or any(_NUMBER.match(cell) for cell in rows[1]) or len(set(header)) == len(header))
     columns = header if has_header else [f"column_{i}" for i in range(n_cols)]
     n_rows = len(rows) - (1 if has_header else 0)
-    out = {"columns": columns, "n_rows": n_rows, "delimiter": delimiter, "header": has_header}
+    out = {"columns": columns, "n_rows": n_rows, "delimiter": delimiter, "header": has_header,
+           **decoded}
     if ragged:
         out["n_ragged_rows"] = ragged
         if ragged > max(1, 0.01 * len(rows)):

@@ -70,6 +70,7 @@ def check_image(data: bytes, fmt: str, meta: dict[str, Any], limits: "QualityLim
     elif hi - lo < limits.low_contrast_range:
         flags.append("low_contrast")
     out["phash"] = perceptual_hash(gray)
+    out["phash_frames"] = frame_hashes(gray)
     return out, flags, None
 
 
@@ -101,18 +102,37 @@ def _dct_matrix(n: int) -> np.ndarray:
     return _DCT_CACHE[n]
 
 
-def perceptual_hash(gray: np.ndarray, size: int = 32, bits: int = 10) -> str:
+def perceptual_hash(gray: np.ndarray, size: int = 32, bits: int = 10,
+                    box: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)) -> str:
     """DCT perceptual hash: the signs of the lowest `bits`x`bits` frequencies against their
     median, as hex (99 bits by default). Resistant to rescaling, re-encoding and small
-    brightness changes; different pictures differ in about half the bits."""
+    brightness changes; different pictures differ in about half the bits. `box` hashes
+    a frame of the picture (left, top, right, bottom as fractions of its sides)."""
     from PIL import Image
 
-    small = np.asarray(Image.fromarray(gray.astype(np.uint8)).resize((size, size), Image.BILINEAR),
+    image = Image.fromarray(gray.astype(np.uint8))
+    left, top, right, bottom = box
+    w, h = image.size
+    small = np.asarray(image.resize((size, size), Image.BILINEAR,
+                                    box=(left * w, top * h, right * w, bottom * h)),
                        dtype=np.float32)
     d = _dct_matrix(size)
     freq = (d @ small @ d.T)[:bits, :bits].ravel()[1:]
     on = freq > np.median(freq)
     return np.packbits(np.concatenate([on, [False]])).tobytes().hex()
+
+
+# frames a cropped copy may show: 97% of each side at nine offsets, and a 98.5% centre
+_CROP_STEPS = (0.0, 0.015, 0.03)
+CROP_FRAMES = tuple((x, y, x + 0.97, y + 0.97) for y in _CROP_STEPS for x in _CROP_STEPS) + (
+    (0.0075, 0.0075, 0.9925, 0.9925),)
+
+
+def frame_hashes(gray: np.ndarray) -> list[str]:
+    """`perceptual_hash` of each of `CROP_FRAMES`: a copy cropped by up to ~3% hashes
+    close to one of them (`quality.duplicates` compares a picture's full hash with
+    the other's frames), where its full hash may be 15-25 bits away."""
+    return [perceptual_hash(gray, box=box) for box in CROP_FRAMES]
 
 
 def check_audio(data: bytes, fmt: str, meta: dict[str, Any], limits: "QualityLimits") -> Result:

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from training_lib import settings
-from training_lib.errors import DataError
+from training_lib.errors import DataFolderError
 
 ALLOW_ENV = "TLIB_ALLOW_SYSTEM_DATA_ROOT"
 # refused as themselves and with everything below them
@@ -33,7 +33,8 @@ def system_root_allowed() -> bool:
 
 
 def check_data_root(root: Path | str) -> str:
-    """The resolved root; DataError when it is `/`, a system folder or var/ (or below one)."""
+    """The resolved root; DataFolderError when it is `/`, a system folder or var/ (or below
+    one)."""
     real = os.path.realpath(root)
     if system_root_allowed():
         return real
@@ -42,7 +43,36 @@ def check_data_root(root: Path | str) -> str:
         refused = os.sep
     if refused is not None:
         shown = repr(str(root)) + ("" if str(root) == real else f" (resolved {real!r})")
-        raise DataError(f"data root {shown} is the system or project folder {refused!r}, or "
+        raise DataFolderError(f"data root {shown} is the system or project folder {refused!r}, or "
                         f"inside it: refused so that a scan cannot read its files; set "
                         f"{ALLOW_ENV}=1 to scan it anyway")
     return real
+
+
+FIX = "pass a folder with training files (train --data DIR, or the trigger form's data_folder)"
+
+
+def check_data_folder(root: Path | str) -> None:
+    """Fail fast, before any scan, on a data folder that cannot hold data: missing, not a
+    folder, or without a single (non-hidden) file anywhere below it. DataFolderError (not
+    retryable) with one line naming the folder and the fix."""
+    path = Path(root)
+    if not path.exists():
+        raise DataFolderError(f"data folder {str(path)!r} does not exist; {FIX}")
+    if not path.is_dir():
+        raise DataFolderError(f"data folder {str(path)!r} is a file, not a folder; {FIX}")
+    if not os.access(path, os.R_OK | os.X_OK):
+        raise DataFolderError(f"data folder {str(path)!r} cannot be read by user "
+                              f"{os.getuid()} (permission denied); {FIX}")
+    if not _holds_a_file(path):
+        raise DataFolderError(f"data folder {str(path)!r} is empty (no files below it); {FIX}")
+
+
+def _holds_a_file(path: Path) -> bool:
+    """Stops at the first non-hidden file, so a large folder costs one directory read;
+    after 10,000 folders without one (or a symlink loop) it leaves the verdict to the scan."""
+    for seen, (_, dirs, files) in enumerate(os.walk(path, followlinks=True)):
+        if seen > 10_000 or any(not f.startswith(".") for f in files):
+            return True
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+    return False
