@@ -2,18 +2,28 @@
 
     python bench/collab.py [--data DIR] [--fractions 0.05,0.1,1] [--seeds 0,1,2]
                            [--strategies cotraining,distillation,shared_text] [--rounds 2]
+                           [--captions-without-class]
 
 Steps: demo data (data/demo, or generated into a temp folder) -> scan once -> per
 label fraction f and seed: every model keeps f of its *training* labels (per class,
 at least one; the others become unlabeled files, and unlabeled pairs records); its
 validation and test labels are all kept -> the four models' datasets through their
-loaders -> two arms with the same total epochs per model:
+loaders -> three arms with the same total epochs per model:
 
 - independent: each model fits its epochs on its labeled data (in `--rounds` chunks,
   one optimizer throughout, so that batch boundaries match the other arm);
+- self-training: the same rounds, but each model pseudo-labels the same unlabeled pool
+  (its view of the paired items in its training split) with its OWN confident
+  predictions (softmax >= the co-training threshold), consumed the same way: what a
+  model gains without any peer;
 - collaborative: `--rounds` rounds of epochs/rounds each; between rounds
   `collab.share.compute_knowledge` (the code the share_knowledge task runs) and per
   model `collab.consume.apply_knowledge` (the code the worker runs).
+
+The arms run in a different order for each seed (rotated), so that neither profits from
+a warm machine or pays for a cold one every time. `--captions-without-class` takes the
+class word and digit out of the captions ("a seven" -> "a [hidden]"): the text model
+then cannot read the label off the paired caption.
 
 Both arms run in this process with plain `model.fit` (no checkpoints, MLflow or
 Airflow: this measures the method, not the platform; in a DAG each round of each
@@ -74,6 +84,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--steps-scale", type=float, default=1.0,
                         help="multiply every step budget (smoke runs)")
     parser.add_argument("--threads", type=int, default=2, help="TensorFlow intra-op threads")
+    parser.add_argument("--captions-without-class", action="store_true",
+                        help="take the class word and digit out of the paired captions")
     return parser.parse_args(argv)
 
 
@@ -124,7 +136,36 @@ class Masked:
     truth: dict[str, str]  # view key (content hash / pairs record key) -> true label
 
 
-def mask(demo: Path, records: list[Any], settings: Any, fraction: float, seed: int) -> Masked:
+def blind_captions(demo: Path, root: Path, records: list[Any]) -> list[Any]:
+    """root/captions/ with each paired caption's class word and digit replaced by
+    "[hidden]"; the records of the rewritten files (new content, new hash)."""
+    import re
+
+    from training_lib.data.loaders.json_records import iter_records
+    from training_lib.data.records import record_format
+    from training_lib.demo.media import WORDS
+
+    label_of = {p["text"]: str(p["label"]) for p in iter_records(demo / "pairs.jsonl")
+                if record_format(p) == "pairs" and p.get("text") and "label" in p}
+    out = []
+    for r in records:
+        label = label_of.get(r.path)
+        if label is None or not label.isdigit():
+            out.append(r)
+            continue
+        text = (demo / r.path).read_text()
+        pattern = rf"\b({re.escape(WORDS[int(label)])}|{label})\b"
+        data = re.sub(pattern, "[hidden]", text, flags=re.IGNORECASE).encode()
+        target = root / r.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        out.append(dataclasses.replace(r, content_hash=hashlib.sha256(data).hexdigest(),
+                                       size=len(data)))
+    return out
+
+
+def mask(demo: Path, records: list[Any], settings: Any, fraction: float, seed: int,
+         hide_class_in_captions: bool = False) -> Masked:
     """A data root whose training labels are thinned to `fraction` (files lose their
     class, pairs records their "label"); validation and test labels stay."""
     from training_lib.data.loaders.json_records import iter_records
@@ -133,6 +174,8 @@ def mask(demo: Path, records: list[Any], settings: Any, fraction: float, seed: i
     fractions = (settings.validation_split, settings.test_split)
     root = TMP / "root"
     root.mkdir(exist_ok=True)
+    if hide_class_in_captions:  # a real captions/ folder, made before the links below
+        records = blind_captions(demo, root, records)
     for child in demo.iterdir():
         link = root / child.name
         if child.name != "pairs.jsonl" and not link.exists():
@@ -345,6 +388,83 @@ def collaborative(datasets: dict[str, Any], masked: Masked, settings: Any, seed:
     return out
 
 
+def own_knowledge(name: str, model: Any, ds: Any, views: Any, settings: Any) -> Any:
+    """Plain self-training: the model's own confident predictions on its view of the paired
+    items in its training split (the pool the collaborative arm's peers label), as
+    co-training targets. None when the model has no view of the items."""
+    import numpy as np
+
+    from training_lib.collab.knowledge import StudentKnowledge
+    from training_lib.collab.losses import one_hot
+    from training_lib.collab.pairs import view_key, view_of, view_split
+    from training_lib.collab.share import Participant, predict_views
+    from training_lib.collab.strategies.distillation import soften
+    from training_lib.config.model_specs import MODELS as SPECS
+
+    me = Participant(name, model, list(ds.classes), view_of(SPECS[name].loader),
+                     ds.size("train"))
+    predicted = predict_views(me, views) if me.view else None
+    if predicted is None:
+        return None
+    logits, seen = predicted
+    rows = np.flatnonzero([seen[i] and view_split(item, me.view, settings) == "train"
+                           for i, item in enumerate(views.items)])
+    probs = soften(logits[rows], 1.0)
+    picked = rows[probs.max(axis=1) >= settings.collaboration.confidence_threshold]
+    x_all, _ = views.inputs(me.view, model)
+    x = {k: v[picked] for k, v in x_all.items()} if isinstance(x_all, dict) else x_all[picked]
+    n, n_cls = len(picked), len(ds.classes)
+    hard = one_hot(soften(logits[picked], 1.0).argmax(axis=1), n_cls).astype(np.float32)
+    return StudentKnowledge(name, list(ds.classes), x,
+                            np.array([view_key(views.items[i], me.view) for i in picked],
+                                     dtype=str),
+                            hard, np.ones(n, bool), np.zeros((n, n_cls), np.float32),
+                            np.ones(n, np.int32))
+
+
+def self_training(datasets: dict[str, Any], masked: Masked, settings: Any, seed: int,
+                  rounds: int, scale: float) -> dict[str, Any]:
+    """Each model alone, in the collaborative arm's rounds, learning from its own
+    pseudo-labels on the same unlabeled pool (consumed as co-training targets)."""
+    from training_lib.collab.consume import apply_knowledge, epochs_for, restore_compile
+    from training_lib.collab.pairs import read_pairs
+    from training_lib.collab.share import collect_views
+
+    started = time.perf_counter()
+    phases: dict[str, float] = {}
+    cfg = settings.collaboration.model_copy(update={"strategies": ("cotraining",)})
+    with timed(phases, "views"):
+        views = collect_views(read_pairs(masked.records, masked.root, settings), masked.root,
+                              settings)
+    out: dict[str, Any] = {"models": {}, "log": {}}
+    for name, ds in datasets.items():
+        with timed(phases, "build"):
+            model = build(name, ds, seed)
+        split = rounds_epochs(epochs_of(name, ds.size("train"), scale), rounds)
+        for r in range(1, rounds + 1):
+            train_on = ds
+            if r > 1:
+                with timed(phases, "apply"):
+                    restore_compile(model)
+                    own = own_knowledge(name, model, ds, views, settings)
+                    train_on, stats = apply_knowledge(model, ds, own, {}, cfg)
+                out["log"][name] = {"rows": ds.size("train"), "confident": len(own or ()),
+                                    "with_pseudo": train_on.size("train"),
+                                    "targets": stats.get("targets"),
+                                    "pseudo_label_accuracy": pseudo_accuracy(
+                                        own, ds, train_on, masked.truth)}
+            epochs = epochs_for(split[r - 1], ds.size("train"), train_on.size("train"),
+                                SCHEDULES[name][1], cfg)
+            with timed(phases, f"fit_{r}"):
+                fit(model, name, train_on, seed, range(sum(split[:r - 1]),
+                                                       sum(split[:r - 1]) + epochs))
+        with timed(phases, "test"):
+            restore_compile(model)
+            out["models"][name] = {"test": test_accuracy(model, ds)}
+    out.update({"seconds": time.perf_counter() - started, "phases": phases})
+    return out
+
+
 def rounds_epochs(total: int, rounds: int) -> list[int]:
     """`total` epochs over `rounds` rounds, as evenly as possible, earlier rounds first."""
     base, extra = divmod(total, rounds)
@@ -381,16 +501,22 @@ def summarize(runs: list[dict[str, Any]], fractions: list[float]) -> dict[str, A
         entry: dict[str, Any] = {"models": {}}
         for m in MODELS:
             ind = [r["independent"]["models"][m]["test"] for r in rows]
+            own = [r["self_training"]["models"][m]["test"] for r in rows]
             col = [r["collaborative"]["models"][m]["test"] for r in rows]
             entry["models"][m] = {
                 "independent": round(statistics.mean(ind), 4),
+                "self_training": round(statistics.mean(own), 4),
                 "collaborative": round(statistics.mean(col), 4),
                 "gain": round(statistics.mean(col) - statistics.mean(ind), 4),
                 "gain_sd": round(statistics.stdev([c - i for c, i in zip(col, ind)]), 4)
-                if len(rows) > 1 else None}
+                if len(rows) > 1 else None,
+                "gain_over_self_training": round(statistics.mean(col) - statistics.mean(own),
+                                                 4)}
         ind_s = statistics.mean(r["independent"]["seconds"] for r in rows)
+        own_s = statistics.mean(r["self_training"]["seconds"] for r in rows)
         col_s = statistics.mean(r["collaborative"]["seconds"] for r in rows)
         entry.update({"independent_s": round(ind_s, 1), "collaborative_s": round(col_s, 1),
+                      "self_training_s": round(own_s, 1),
                       "time_ratio": round(col_s / ind_s, 3),
                       "unimodal_mean_gain": round(statistics.mean(
                           entry["models"][m]["gain"] for m in UNIMODAL), 4),
@@ -400,15 +526,18 @@ def summarize(runs: list[dict[str, Any]], fractions: list[float]) -> dict[str, A
 
 
 def print_table(table: dict[str, Any], seeds: int) -> None:
-    print(f"| labels | model | independent | collaborative | gain (sd over {seeds} seeds) |")
-    print("|---:|---|---:|---:|---:|")
+    print(f"| labels | model | independent | self-training | collaborative | gain (sd over "
+          f"{seeds} seeds) | gain over self-training |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
     for f, entry in table.items():
         for m, e in entry["models"].items():
             sd = f" ({e['gain_sd']:.3f})" if e["gain_sd"] is not None else ""
-            print(f"| {float(f):.0%} | {m} | {e['independent']:.3f} | {e['collaborative']:.3f} "
-                  f"| {e['gain'] * 100:+.1f}{sd} |")
+            print(f"| {float(f):.0%} | {m} | {e['independent']:.3f} | {e['self_training']:.3f} "
+                  f"| {e['collaborative']:.3f} | {e['gain'] * 100:+.1f}{sd} "
+                  f"| {e['gain_over_self_training'] * 100:+.1f} |")
         print(f"| {float(f):.0%} | wall time (s) | {entry['independent_s']:.1f} | "
-              f"{entry['collaborative_s']:.1f} | x{entry['time_ratio']:.2f} |")
+              f"{entry['self_training_s']:.1f} | {entry['collaborative_s']:.1f} | "
+              f"x{entry['time_ratio']:.2f} | |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -438,27 +567,43 @@ def main(argv: list[str] | None = None) -> int:
           f", threshold {settings.collaboration.confidence_threshold}, rounds {args.rounds}",
           flush=True)
     runs = []
+    arms = {
+        "independent": lambda ds, masked, seed: independent(ds, seed, args.steps_scale,
+                                                            args.rounds),
+        "self_training": lambda ds, masked, seed: self_training(
+            ds, masked, settings, seed, args.rounds, args.steps_scale),
+        "collaborative": lambda ds, masked, seed: collaborative(
+            ds, masked, settings, seed, args.rounds, args.steps_scale),
+    }
     for f in fractions:
-        for seed in seeds:
-            masked = mask(demo, records, settings, f, seed)
+        for i, seed in enumerate(seeds):
+            masked = mask(demo, records, settings, f, seed, args.captions_without_class)
             datasets = load_datasets(masked, settings)
-            fresh_session()
-            ind = independent(datasets, seed, args.steps_scale, args.rounds)
-            fresh_session()
-            col = collaborative(datasets, masked, settings, seed, args.rounds, args.steps_scale)
-            run = {"fraction": f, "seed": seed, "independent": ind, "collaborative": col}
+            order = list(arms)[i % len(arms):] + list(arms)[:i % len(arms)]  # rotate per seed
+            done = {}
+            for arm in order:
+                fresh_session()
+                done[arm] = arms[arm](datasets, masked, seed)
+            ind, own, col = done["independent"], done["self_training"], done["collaborative"]
+            run = {"fraction": f, "seed": seed, "order": order, "independent": ind,
+                   "self_training": own, "collaborative": col}
             runs.append(run)
             print(json.dumps({"fraction": f, "seed": seed,
                               "epochs": {m: epochs_of(m, d.size("train"), args.steps_scale)
                                          for m, d in datasets.items()},
                               "train_rows": {m: d.size("train") for m, d in datasets.items()},
+                              "order": order,
                               "independent": {m: round(v["test"], 4)
                                               for m, v in ind["models"].items()},
+                              "self_training": {m: round(v["test"], 4)
+                                                for m, v in own["models"].items()},
+                              "self_training_pseudo": own["log"],
                               "collaborative": {m: round(v["test"], 4)
                                                 for m, v in col["models"].items()},
-                              "seconds": [round(ind["seconds"], 1), round(col["seconds"], 1)],
+                              "seconds": [round(ind["seconds"], 1), round(own["seconds"], 1),
+                                          round(col["seconds"], 1)],
                               "share_seconds": col["share_seconds"],
-                              "phases": [ind["phases"], col["phases"]],
+                              "phases": [ind["phases"], own["phases"], col["phases"]],
                               "shared": [brief(r.get("share")) for r in col["log"]["rounds"]
                                          if r.get("share")],
                               "consumed": col["log"]["rounds"][-1].get("consumed")},
@@ -475,6 +620,7 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({"bench": "collab", "strategies": list(settings.collaboration.strategies),
                       "confidence_threshold": settings.collaboration.confidence_threshold,
                       "rounds": args.rounds, "seeds": seeds,
+                      "captions_without_class": args.captions_without_class,
                       "schedules": {m: {"steps": v[0], "batch_size": v[1], "learning_rate": v[2]}
                                     for m, v in SCHEDULES.items()},
                       "threads": args.threads, "cpu": platform.processor() or platform.machine(),

@@ -177,7 +177,8 @@ def run_model(name: str, dataset: Dataset, nights: dict[str, int], seed: int) ->
               f"{scores['naive'].old:.3f} ours {kept.old:.3f} | new full {scores['full'].new:.3f}"
               f" naive {scores['naive'].new:.3f} ours {kept.new:.3f} | fine-tuned before the guard:"
               f" old {after.old:.3f} new {after.new:.3f} | time full {t_full:.1f}s ours "
-              f"{t_ours:.1f}s (fits {t_full_fit:.1f}s, {t_ours_fit:.1f}s) | guard: {'accepted' if accepted else 'REJECTED: ' + reason}",
+              f"{t_ours:.1f}s (fits {t_full_fit:.1f}s, {t_ours_fit:.1f}s) | guard: "
+              f"{'accepted' if accepted else 'REJECTED: ' + reason}",
               flush=True)
     return rows
 

@@ -50,6 +50,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--models", help=f"comma-separated (default: {','.join(MODELS)})")
     parser.add_argument("--threads", type=int, default=2, help="TensorFlow intra-op threads")
     parser.add_argument("--epochs", type=int, help="epoch budget (default: the model spec's)")
+    parser.add_argument("--lr", type=float, help="learning rate (default: the preset's)")
     return parser.parse_args(argv)
 
 
@@ -82,7 +83,23 @@ def load(root: Path, names: list[str]) -> dict[str, Any]:
             out[name] = load_dataset(SPECS[name].loader, req)
         except NoDataForModel as e:
             out[name] = str(e)
+            continue
+        if SPECS[name].loader == "propositions":
+            PROPOSITIONS[name] = proposition_texts(req, out[name])
     return out
+
+
+PROPOSITIONS: dict[str, dict[str, list[str]]] = {}  # model -> split -> proposition texts
+
+
+def proposition_texts(req: Any, dataset: Any) -> dict[str, list[str]]:
+    """The text of each row of each split, found again by the row's sample key."""
+    from training_lib.data.loaders.json_records import read_records
+    from training_lib.data.records import canonical_key
+
+    by_key = {canonical_key(r): str(r["proposition"])
+              for _, r in read_records(req, "proposition").items}
+    return {split: [by_key[k] for k in dataset.keys[split]] for split in dataset.keys}
 
 
 # ---- what the reference reads: the loader's rows decoded back -----------------------------
@@ -94,7 +111,7 @@ def as_texts(dataset: Any, split: str) -> list[str]:
     x = dataset.x[split]
     if dataset.info.get("vocab_size") == 257:  # byte ids (texts, code)
         return byte_texts(x)
-    return list(dataset.info["texts"][split])  # propositions: the loader keeps their text
+    return PROPOSITIONS[dataset.model][split]
 
 
 def reference(name: str, dataset: Any) -> dict[str, Any]:
@@ -103,6 +120,8 @@ def reference(name: str, dataset: Any) -> dict[str, Any]:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline, make_union
 
+    from training_lib.data.loaders.sequences import proposition_tokens
+
     start = time.perf_counter()
     texts = {s: as_texts(dataset, s) for s in ("train", "val", "test")}
     y = {s: np.asarray(dataset.y[s]) for s in ("train", "val", "test")}
@@ -110,7 +129,8 @@ def reference(name: str, dataset: Any) -> dict[str, Any]:
         def make(kind: str) -> Any:
             forest = (RandomForestClassifier if kind == "random_forest" else ExtraTreesClassifier)
             return make_pipeline(
-                CountVectorizer(token_pattern=r"[^\s()]+|[()]", ngram_range=(1, 3),
+                CountVectorizer(tokenizer=proposition_tokens, token_pattern=None,
+                                ngram_range=(1, 3),
                                 lowercase=False),
                 forest(n_estimators=500, random_state=SEED, n_jobs=1))
         options = {"random_forest": "random_forest", "extra_trees": "extra_trees"}
@@ -137,7 +157,7 @@ def reference(name: str, dataset: Any) -> dict[str, Any]:
             "reference_test": round(test, 4), "reference_s": round(time.perf_counter() - start, 1)}
 
 
-def ours(name: str, dataset: Any, epochs: int | None) -> dict[str, Any]:
+def ours(name: str, dataset: Any, epochs: int | None, lr: float | None) -> dict[str, Any]:
     """Our model trained the way the worker trains it (engine, early stopping, best epoch)."""
     import keras
 
@@ -150,7 +170,10 @@ def ours(name: str, dataset: Any, epochs: int | None) -> dict[str, Any]:
     spec = SPECS[name]
     start = time.perf_counter()
     keras.utils.set_random_seed(SEED)
-    model = build_model(spec, dataset, spec.learning_rate or 1e-3)
+    from training_lib.config.presets import load_preset
+
+    lr = lr or load_preset(PRESET).settings.for_model(name, "learning_rate")
+    model = build_model(spec, dataset, lr)
     budget = epochs or spec.max_epochs or 30
     plan = FitPlan(epochs=budget, batch_size=32, seed=SEED, patience=spec.patience,
                    log_every_steps=10_000)
@@ -160,7 +183,7 @@ def ours(name: str, dataset: Any, epochs: int | None) -> dict[str, Any]:
     store.close()
     scores = evaluate(spec.task, model, dataset)
     return {"ours_test": round(scores["metric"], 4), "baseline": round(scores["baseline"], 4),
-            "epoch_budget": budget, "stopped_at_epoch": result.stopped_at_epoch,
+            "epoch_budget": budget, "learning_rate": lr, "stopped_at_epoch": result.stopped_at_epoch,
             "best_epoch": result.best_epoch, "stop_reason": result.stop_reason,
             "parameters": int(model.count_params()),
             "ours_s": round(time.perf_counter() - start, 1)}
@@ -189,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
                     "train/val/test": f"{dataset.size('train')}/{dataset.size('val')}/"
                                       f"{dataset.size('test')}"})
         row.update(reference(name, dataset))
-        row.update(ours(name, dataset, args.epochs))
+        row.update(ours(name, dataset, args.epochs, args.lr))
         row["gap"] = round(row["ours_test"] - row["reference_test"], 4)
         rows.append(row)
         print(json.dumps(row), flush=True)

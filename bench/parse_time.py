@@ -104,9 +104,9 @@ def main_scale(count: int) -> None:
         presets, dags = write_presets(Path(tmp), count)
         os.environ["TLIB_PRESETS_DIR"] = str(presets)
         reads = count_yaml_reads()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         bag = DagBag(dag_folder=str(dags))
-        first = time.perf_counter() - start
+        first, first_cpu = time.perf_counter() - start, time.process_time() - cpu
         first_reads = sum(reads.values())
         first_most = max(reads.values(), default=0)
         defaults_reads = reads["_defaults.yaml"]
@@ -119,7 +119,7 @@ def main_scale(count: int) -> None:
     if bag.import_errors:
         print("import errors:", list(bag.import_errors.items())[:3])
     print(f"{count} preset DAG files: {len(bag.dags)} DAGs, {errors} import errors; "
-          f"first DagBag {first:.2f} s ({first / count * 1000:.1f} ms/file), "
+          f"first DagBag {first:.2f} s ({first / count * 1000:.1f} ms/file, CPU {first_cpu:.2f} s), "
           f"second {second:.2f} s (files unchanged)")
     print(f"YAML reads, first parse: {first_reads} in all, at most {first_most} of one file, "
           f"_defaults.yaml {defaults_reads}x; second parse: {second_reads}")
@@ -127,6 +127,7 @@ def main_scale(count: int) -> None:
     print("goal (< 10 s, each preset read at most once per parse):", "met" if ok else "MISSED")
     print(json.dumps({"bench": "parse_time_scale", "presets": count, "dags": len(bag.dags),
                       "import_errors": errors, "first_parse_s": round(first, 3),
+                      "first_parse_cpu_s": round(first_cpu, 3),  # a shared machine: CPU too
                       "second_parse_s": round(second, 3), "yaml_reads": first_reads,
                       "max_reads_one_file": first_most, "defaults_reads": defaults_reads,
                       "second_parse_yaml_reads": second_reads, "goal_met": ok}))

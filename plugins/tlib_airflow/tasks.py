@@ -140,7 +140,8 @@ def render_report(preset_name: str, **context: Any) -> dict[str, Any]:
     with fail_fast(context):
         ctx = run_context(preset_name, context)
     result = stages.render_report(ctx)
-    log.info("report: %s", result)
+    for name, value in result.items():  # one per line, the path or URL last: the log view
+        log.info("report %s: %s", name, value)  # links it without a trailing "'," or ")"
     failure = read_failure(ctx.run_dir)
     if failure:
         raise AirflowFailException(f"{failure_line(failure)} (report: {ctx.folder.report_dir})")

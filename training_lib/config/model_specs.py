@@ -29,6 +29,10 @@ class ModelSpec:
     supervised: bool = True
     min_samples: int = 20
     tags: tuple[str, ...] = field(default_factory=tuple)
+    # The epoch budget and early-stopping patience this model needs on small data; a
+    # preset's `models.<name>.max_epochs` / `patience` win (config/schedule.py).
+    max_epochs: int | None = None  # None: the preset's epochs
+    patience: int | None = None  # epochs without val_loss improvement; None: no early stop
 
 
 MODELS: dict[str, ModelSpec] = {}
@@ -56,7 +60,7 @@ for _spec in (
     ModelSpec(
         "causal_reasoning_engine", "Text classifier over labeled text",
         ("text",), "classification", "training_lib.models.text:build", "accuracy",
-        loader="texts", footprint_mb=192,
+        loader="texts", footprint_mb=192, max_epochs=60, patience=6,
     ),
     ModelSpec(
         "multimodal_service", "Fusion of image, audio and text encoders over paired samples",
@@ -67,12 +71,12 @@ for _spec in (
     ModelSpec(
         "math_model", "Character-level seq2seq on {problem, answer} records",
         ("records:arithmetic",), "seq2seq", "training_lib.models.seq2seq:build", "exact_match",
-        loader="arithmetic", footprint_mb=256,
+        loader="arithmetic", footprint_mb=256, max_epochs=150, patience=15,
     ),
     ModelSpec(
         "logic_model", "Sequence classifier on {proposition, answer} records",
         ("records:proposition",), "classification", "training_lib.models.logic:build", "accuracy",
-        loader="propositions", footprint_mb=128,
+        loader="propositions", footprint_mb=128, max_epochs=60, patience=8,
     ),
     ModelSpec(
         "environment_simulator", "Predicts state_after from state_before + action",
@@ -92,7 +96,7 @@ for _spec in (
     ModelSpec(
         "code_model", "Classifies source files by language",
         ("code",), "classification", "training_lib.models.code:build", "accuracy",
-        loader="code", footprint_mb=192,
+        loader="code", footprint_mb=192, max_epochs=60, patience=6,
     ),
     ModelSpec(
         "data_analysis_model", "Tabular model on a CSV with a configurable target column",

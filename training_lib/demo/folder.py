@@ -90,6 +90,9 @@ def make_demo_data(out: Path, *, seed: int = 0, audio_per_word: int = 60, text_p
     _prepare(out)
     missing = install_missing(install)
     timings: dict[str, float] = {"install": round(time.perf_counter() - t0, 2)}
+    # The parts that depend on the machine (which source files exist, whether espeak-ng is
+    # installed) draw from their own generators, so that they cannot shift what the others
+    # draw: the same seed gives byte-identical files for everything else.
     rng = random.Random(seed)
     truth: dict[str, dict[str, Any]] = {}
     good: dict[str, list[tuple[str, str, str]]] = {k: [] for k in
@@ -102,11 +105,11 @@ def make_demo_data(out: Path, *, seed: int = 0, audio_per_word: int = 60, text_p
     good["image"] = demo_media.write_digits(out, digits)
     step("images")
     if "espeak-ng" not in missing:
-        good["audio"] = demo_media.write_speech(out, audio_per_word, rng)
+        good["audio"] = demo_media.write_speech(out, audio_per_word, _part_rng(seed, "audio"))
     step("audio")
     corpus, text_source = demo_text.text_corpus(text_per_category)
     good["text"] = demo_text.write_texts(out, corpus)
-    code, code_missing = demo_text.write_code(out, 30, rng)
+    code, code_missing = demo_text.write_code(out, 30, _part_rng(seed, "code"))
     good["document"] = demo_text.write_documents(out, corpus, pdfs=12, docxs=8, rng=rng)
     step("text_code_documents")
     good["records"] = _write_records(out, rng, digits, load_iris(), load_wine(), load_breast_cancer())
@@ -143,6 +146,10 @@ def make_demo_data(out: Path, *, seed: int = 0, audio_per_word: int = 60, text_p
     log.info("demo data: %d files (%d flawed) in %.1f s at %s", len(truth), len(flaw_truth),
              summary["total_seconds"], out)
     return summary
+
+
+def _part_rng(seed: int, part: str) -> random.Random:
+    return random.Random(f"{seed}/{part}")  # str seeds hash with sha512: stable across runs
 
 
 def _write_records(out: Path, rng: random.Random, digits: Any, iris: Any, wine: Any,
@@ -199,7 +206,8 @@ def _write_pairs(out: Path, good: dict[str, list[tuple[str, str, str]]], rng: ra
     for n in range(per_digit * 10):
         digit = n % 10
         word = demo_media.WORDS[digit]
-        if n // 10 >= len(picks[str(digit)]):
+        # with few clips per word, the flaws may have taken every clip of one word
+        if n // 10 >= len(picks[str(digit)]) or not clips.get(word):
             continue
         caption = f"captions/caption_{n:03d}.txt"
         image, clip = picks[str(digit)][n // 10], rng.choice(clips[word])

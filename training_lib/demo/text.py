@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterable
 
 FORTUNES_DIR = Path("/usr/share/games/fortunes")
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a ZIP entry can hold
 CATEGORIES = ("computers", "food", "law", "love", "science", "sports")
 
 
@@ -225,9 +226,14 @@ def docx_bytes(title: str, paragraphs: list[str]) -> bytes:
             'relationships/officeDocument" Target="word/document.xml"/></Relationships>')
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("[Content_Types].xml", types)
-        zf.writestr("_rels/.rels", rels)
-        zf.writestr("word/document.xml", document)
+        for name, part in (("[Content_Types].xml", types), ("_rels/.rels", rels),
+                           ("word/document.xml", document)):
+            # a fixed entry time: writestr(name) would stamp the clock, and the same seed
+            # must give byte-identical demo files (dataset fingerprint, test split)
+            info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, part)
     return buffer.getvalue()
 
 

@@ -37,8 +37,7 @@ class Baseline:
 
     def to_json(self) -> dict[str, Any]:
         return {"source": self.source, "note": self.note,
-                "champion_version": self.champion_version, "keys_file": self.keys_file,
-                "files": len(self.files)}
+                "champion_version": self.champion_version, "keys_file": self.keys_file}
 
 
 def champion_run_data(model: str, tags: dict[str, str]) -> tuple[frozenset[str], Path] | str:

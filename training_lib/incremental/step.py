@@ -136,9 +136,7 @@ def judge_finetune(ctx: RunContext, task: str, model: Any, dataset: Dataset,
     old_keys, champion = info[PRIVATE_KEYS], info[PRIVATE_ROWS]
     candidate = finetune.row_outcomes(task, model, dataset.classes, dataset, old_keys)
     sides = finetune.compare(champion, candidate, dataset, old_keys, seed=ctx.settings.seed)
-    if sides["new"] is None:  # min_new_test_rows 0 and no new test row
-        return {**public, "verdict": guard.WAITING, "accepted": False,
-                "reason": f"{dataset.model}: no new-data test rows to judge on"}
+    assert sides["new"] is not None, "prepare_finetune waits without new test rows"
     verdict = guard.judge(sides["old"], sides["new"], epsilon=settings.forgetting_epsilon,
                           alpha=settings.significance_level, metric=metric)
     return {**public, "after": candidate.score(dataset, old_keys).__dict__,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -129,13 +130,35 @@ def _gpu_total_mb(plan: ModelPlan) -> int | None:
 
 
 def _pump(proc: subprocess.Popen, tail: collections.deque, log_line: Callable[[str], None]) -> None:
-    """Every line to the task log; the tail (the summary an error shows) without noise."""
+    """Every line to the task log (see `_for_log`); the tail (the summary an error shows)
+    without noise."""
     assert proc.stdout is not None
-    for line in proc.stdout:
-        line = line.rstrip("\n")
+    banners_seen: set[str] = set()
+    for raw in proc.stdout:
+        line = _for_log(raw.rstrip("\n"), banners_seen)
+        if line is None:
+            continue
         if line.strip() and not is_noise(line):
             tail.append(line)
         log_line(line)
+
+
+_TERMINAL_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]|[\b\r]")
+_GLOG_STAMP = re.compile(r"^[IWEF]\d{4} [\d:.]+\s+\d+\s+")  # severity, date, time, thread
+
+
+def _for_log(line: str, banners_seen: set[str]) -> str | None:
+    """A worker's line as the task log shows it: terminal escapes (Keras' progress-bar
+    colours and cursor moves) removed, and a start-up banner line (`pipeline/noise.py`)
+    that was already logged, bar its time stamp, dropped (None): TensorFlow prints its
+    oneDNN and CPU-feature notes once per import, several times per worker."""
+    line = _TERMINAL_ESCAPE.sub("", line)
+    if is_noise(line):
+        key = _GLOG_STAMP.sub("", line.strip())
+        if key in banners_seen:
+            return None
+        banners_seen.add(key)
+    return line
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

@@ -302,6 +302,13 @@ def evaluate(ctx: RunContext) -> dict[str, Any]:
             rows[model] = {"status": "trained", "metric": r["metric"], "test": r["test_metric"],
                            "baseline": r["baseline"], "lift": r["test_metric"] - r["baseline"],
                            "n_test": r["n_test"], "mlflow_run_id": r["mlflow_run_id"]}
+            if r.get("reference") is not None:  # the classical reference on the same split
+                rows[model].update({"reference": r["reference"],
+                                    "reference_model": r.get("reference_model", ""),
+                                    "reference_lift": r["test_metric"] - r["reference"],
+                                    "reference_seconds": r.get("reference_seconds")})
+            if (r.get("label_issues") or {}).get("n_flagged") is not None:
+                rows[model]["label_issues"] = r["label_issues"]["n_flagged"]
             if r.get("reused"):
                 rows[model]["reused"] = r["reused"]["line"]
         elif model in routing.get("left_out", {}):
@@ -316,7 +323,8 @@ def evaluate(ctx: RunContext) -> dict[str, Any]:
     ctx.write_json(ctx.folder.evaluation, rows)
     if failure:
         raise RunFailed(failure_line(failure))
-    if not any(r["status"] == "trained" for r in rows.values()):
+    waiting_night = bool(rows) and all(incremental_skip_reason(ctx, m) for m in rows)
+    if not any(r["status"] == "trained" for r in rows.values()) and not waiting_night:
         raise NoDataForModel("no model finished training; nothing to evaluate")
     return {"run_dir": str(ctx.run_dir),
             "trained": sorted(m for m, r in rows.items() if r["status"] == "trained")}
@@ -340,7 +348,7 @@ def render_report(ctx: RunContext) -> dict[str, Any]:
 
     paths = build_report(ctx)
     link = report_link(ctx.run_dir)
-    log.info("run report: %s (also the 'Run report' link of the render_report task)", link)
+    log.info("run report (also the 'Run report' link of the render_report task): %s", link)
     return {"run_dir": str(ctx.run_dir), "link": link, **{k: str(v) for k, v in paths.items()}}
 
 

@@ -5,7 +5,7 @@
 The launcher sets the resource plan's environment (devices, threads) before this
 process starts, so the framework initialises under it. Steps: config -> plan ->
 data -> model -> resume + fit with checkpoints -> test evaluation -> save + log ->
-result.json. Exit code 0 with result.json written means success.
+classical reference -> result.json. Exit code 0 with result.json written means success.
 
 This module wires the engine (training/), monitoring, the registry and collaboration
 together, so it sits above all of them, in pipeline/.
@@ -51,17 +51,25 @@ class TrainingJob:
     round_index: int
     plan: ModelPlan
     spec: ModelSpec
-    epochs: int
+    epochs: int  # the budget; early stopping (`patience`) may end training sooner
     learning_rate: float
     run_id: str = ""
+    patience: int | None = None
+    epochs_from: str = "the preset's epochs"
 
     @classmethod
     def create(cls, ctx: RunContext, model: str, round_index: int,
                plan: ModelPlan) -> "TrainingJob":
-        """The job as the preset sets it: the model's spec, epochs and learning rate."""
+        """The job as the preset sets it: the model's spec, epoch budget, patience and
+        learning rate (config/schedule.py)."""
+        from training_lib.config.schedule import epoch_schedule
+
         s = ctx.settings
-        return cls(ctx, model, round_index, plan, spec_for(model, s),
-                   s.for_model(model, "epochs"), s.for_model(model, "learning_rate"))
+        spec = spec_for(model, s)
+        schedule = epoch_schedule(s, spec)
+        return cls(ctx, model, round_index, plan, spec, schedule.epochs,
+                   s.for_model(model, "learning_rate"), patience=schedule.patience,
+                   epochs_from=schedule.why)
 
     @property
     def settings(self) -> PresetModel:
@@ -153,8 +161,15 @@ def train(job: TrainingJob) -> dict[str, Any]:
 
         restore_compile(model)  # the saved model carries its own loss, not the round's
     outcome = evaluate_and_save(job, model, dataset, result)
-    outcome.update({"epochs": job.epochs, "device": plan.device, "metrics_delivery": delivery,
+    outcome.update({"epochs": job.epochs, "epoch_budget_from": job.epochs_from,
+                    "patience": job.patience, "stopped_at_epoch": result.stopped_at_epoch,
+                    "stop_reason": result.stop_reason, "best_epoch": result.best_epoch,
+                    "restored_best_epoch": result.restored_best,
+                    "device": plan.device, "metrics_delivery": delivery,
                     "warm_started_from": warm_started, "input_fingerprint": fingerprint})
+    from training_lib.pipeline.reference_step import reference_step
+
+    outcome.update(reference_step(job, dataset, outcome))  # same splits, classical model
     if incremental is not None:
         from training_lib.incremental.step import judge_finetune
 
@@ -260,7 +275,8 @@ def fit_with_checkpoints(job: TrainingJob, model: Any,
     fit_plan = FitPlan(epochs=job.epochs, batch_size=job.plan.batch_size, seed=s.seed,
                        every_steps=s.checkpoint_interval,
                        every_seconds=s.checkpoint.every_seconds,
-                       at_epoch_end=s.checkpoint.at_epoch_end)
+                       at_epoch_end=s.checkpoint.at_epoch_end, patience=job.patience,
+                       monitor=s.checkpoint.monitor, mode=s.checkpoint.monitor_mode)
     total = fit_plan.steps_per_epoch(dataset.size("train")) * job.epochs
     store = checkpoint_store(job)
     latest = store.steps()
@@ -294,7 +310,10 @@ def fit_with_checkpoints(job: TrainingJob, model: Any,
         if system is not None:
             system.finish()
     jsonl.event("fit_done", resumed_from_step=result.resumed_from_step, steps_run=result.steps_run,
-                global_step=result.global_step)
+                global_step=result.global_step, stopped_at_epoch=result.stopped_at_epoch,
+                stop_reason=result.stop_reason, best_epoch=result.best_epoch)
+    log.info("%s: stopped after epoch %d of %d: %s", job.model, result.stopped_at_epoch,
+             job.epochs, result.stop_reason)
     jsonl.close()
     mlflow_sink.log(result.global_step, {"train_samples_per_second": result.samples_per_second,
                                          "train_seconds": result.seconds})

@@ -1,8 +1,11 @@
 """Automatic tags and aliases for a new model version.
 
 Rules (margin and floors from the preset's `promotion` section):
-- below a floor (test metric < min_metric, or lift over the trivial baseline < min_lift):
+- below a floor (test metric < min_metric, or lift over the trivial baseline < min_lift,
+  or no lift at all: matching the baseline, even at 1.0 or 0.0, is never a release):
   tag `regressed`, never promoted;
+- trailing the classical reference (training/references/, same test split) by more than
+  `max_gap_to_reference`: tag `below_reference`, never promoted;
 - no champion yet: tag `release`, alias `champion`;
 - better than the champion by at least `margin`: tag `release`, `champion` moves to it
   and `previous` to the old champion;
@@ -25,19 +28,31 @@ EPS = 1e-9  # metrics are floats: a lift of exactly the margin must count as rea
 
 @dataclass(frozen=True)
 class Decision:
-    tag: str  # release | candidate | regressed | rejected (incremental, forgetting guard)
+    tag: str  # release | candidate | regressed | below_reference | rejected (incremental)
     reason: str
     aliases: tuple[str, ...]  # aliases to point at the new version
 
 
 def decide(metric: float, baseline: float, champion_metric: float | None, *, margin: float,
-           min_metric: float, min_lift: float, metric_name: str = "metric") -> Decision:
+           min_metric: float, min_lift: float, metric_name: str = "metric",
+           reference: float | None = None, test_metric: float | None = None,
+           max_gap_to_reference: float = 0.01) -> Decision:
+    """The tag and aliases of a new version (rules: module doc). `reference` is the
+    classical reference's score on the test split, compared with `test_metric` (default
+    `metric`, which may be a frozen-set score)."""
     lift = metric - baseline
     if metric < min_metric - EPS:
         return Decision("regressed", f"{metric_name} {metric:.4f} < floor {min_metric:.4f}", ())
     if lift < min_lift - EPS:
         return Decision("regressed", f"{metric_name} {metric:.4f} beats the trivial baseline "
                                      f"{baseline:.4f} by {lift:+.4f} < required {min_lift:+.4f}", ())
+    if lift <= EPS:  # whatever min_lift says: equal to the baseline is no model at all
+        return Decision("regressed", f"{metric_name} {metric:.4f} does not beat the trivial "
+                                     f"baseline {baseline:.4f} (lift {lift:+.4f}): no lift", ())
+    below = below_reference(test_metric if test_metric is not None else metric, reference,
+                            max_gap_to_reference, metric_name)
+    if below is not None:
+        return below
     if champion_metric is None:
         return Decision("release", f"no champion yet; {metric_name} {metric:.4f} is above the "
                                    f"floors (baseline {baseline:.4f})", ("champion",))
@@ -52,6 +67,19 @@ def decide(metric: float, baseline: float, champion_metric: float | None, *, mar
                         ("challenger",))
     return Decision("regressed", f"{metric_name} {metric:.4f} is worse than champion "
                                  f"{champion_metric:.4f} by {delta:+.4f}", ())
+
+
+def below_reference(test_metric: float, reference: float | None, max_gap: float,
+                    metric_name: str = "metric") -> Decision | None:
+    """`below_reference` when the test metric trails the reference by more than `max_gap`."""
+    if reference is None:
+        return None
+    gap = reference - test_metric
+    if gap <= max_gap + EPS:
+        return None
+    return Decision("below_reference", f"test {metric_name} {test_metric:.4f} trails the "
+                                       f"classical reference {reference:.4f} by {gap:.4f} > "
+                                       f"max_gap_to_reference {max_gap}", ())
 
 
 def champion_version(model: str) -> Any | None:
@@ -134,8 +162,14 @@ def decide_and_apply(ctx: RunContext, model: str, version: str,
         note = f"on each version's own test split ({why})"
     decision = decide(new_metric if new_metric is not None else result["test_metric"],
                       result["baseline"], champ_metric, margin=p.margin,
-                      min_metric=p.min_metric, min_lift=p.min_lift, metric_name=result["metric"])
-    decision = Decision(decision.tag, f"{decision.reason} ({note})", decision.aliases)
+                      min_metric=p.min_metric, min_lift=p.min_lift, metric_name=result["metric"],
+                      reference=result.get("reference"), test_metric=result["test_metric"],
+                      max_gap_to_reference=p.max_gap_to_reference)
+    if decision.tag == "below_reference":  # the test split, not the frozen set: no note
+        decision = Decision(decision.tag, f"{decision.reason} "
+                            f"({result.get('reference_model') or 'reference'})", ())
+    else:
+        decision = Decision(decision.tag, f"{decision.reason} ({note})", decision.aliases)
     _apply(model, version, decision, actor)
     return {"tag": decision.tag, "reason": decision.reason, "aliases": list(decision.aliases),
             "champion_before": str(champion.version) if champion else None}

@@ -33,6 +33,9 @@ def register_version(ctx: RunContext, model: str, result: dict[str, Any],
         tags["classes"] = json.dumps(result["classes"])[:5000]
     if result.get("frozen_metric") is not None:
         tags[f"frozen_{result['metric']}"] = f"{result['frozen_metric']:.6f}"
+    if result.get("reference") is not None:  # the classical reference (promotion's gate)
+        tags[f"reference_{result['metric']}"] = f"{result['reference']:.6f}"
+        tags["reference_model"] = str(result.get("reference_model", ""))[:5000]
     description = f"{ctx.dag_id} / {ctx.run_id}"
     incremental = result.get("incremental") or {}
     if incremental.get("verdict"):

@@ -37,6 +37,8 @@ LINKS = "links.json"
 def build_report(ctx: RunContext, *, log_to_mlflow: bool = True) -> dict[str, Path]:
     out = ctx.folder.report_dir
     out.mkdir(parents=True, exist_ok=True)
+    if log_to_mlflow and read_failure(ctx.run_dir):
+        _ensure_parent_run(ctx)
     tag = settings.safe_name(ctx.run_id)
     title = f"{ctx.dag_id} - {ctx.run_id}"
     streams = metrics.run_streams(ctx.run_dir)
@@ -77,8 +79,10 @@ def build_report(ctx: RunContext, *, log_to_mlflow: bool = True) -> dict[str, Pa
             raise ReportError(f"report written to {out}, but logging it to the parent MLflow "
                               f"run of {ctx.run_id!r} failed: {e}") from e
         (out / LINKS).write_text(json.dumps(links, indent=2))
-    log.info("report of %s written to %s%s", ctx.run_id, html_path,
-             f" (MLflow: {links['mlflow']})" if links["mlflow"] else "")
+    # each address last on its line: log viewers link it without a trailing ")"
+    log.info("report of %s written to %s", ctx.run_id, html_path)
+    if links["mlflow"]:
+        log.info("report of %s in MLflow: %s", ctx.run_id, links["mlflow"])
     return paths
 
 
@@ -114,8 +118,20 @@ def report_data(ctx: RunContext, streams: metrics.Streams, system: dict[str, Any
         "trends": {"runs": runs, "regressions": trends.regressions(runs)},
         "problems": run_problems(ctx),
         "failure": read_failure(ctx.run_dir),
+        "label_issues": label_issues(ctx),
         "artifacts": {},
     }
+
+
+def label_issues(ctx: RunContext) -> dict[str, Any]:
+    """Per model, the likely mislabeled training files of its newest round that looked
+    for them (pipeline/reference_step.py)."""
+    found: dict[str, Any] = {}
+    for round_folder in ctx.folder.rounds():  # ascending: a later round replaces an earlier one
+        data = ctx.read_json(round_folder.label_issues)
+        if data is not None:
+            found[round_folder.model] = data
+    return found
 
 
 def incremental_summary(ctx: RunContext,
@@ -133,6 +149,19 @@ def incremental_summary(ctx: RunContext,
     return {"detection": detection, "models": models}
 
 
+def _ensure_parent_run(ctx: RunContext) -> None:
+    """A run that failed before scan_data made its parent MLflow run gets one, so that
+    MLflow lists the failed run (FAILED, with its cause) like every other."""
+    from training_lib.registry import tracking
+
+    try:
+        tracking.parent_run_id(ctx.run_dir, experiment=ctx.dag_id, run_name=ctx.run_id,
+                               tags=ctx.tags())
+    except RegistryError as e:
+        raise ReportError(f"the parent MLflow run of the failed run {ctx.run_id!r} cannot be "
+                          f"created: {e}") from e
+
+
 def _log_to_mlflow(ctx: RunContext, paths: dict[str, Path]) -> str | None:
     """Log the report files to the parent run; returns the MLflow UI address of report.html
     when the tracking store is a server, else the artifact URI."""
@@ -140,9 +169,6 @@ def _log_to_mlflow(ctx: RunContext, paths: dict[str, Path]) -> str | None:
 
     parent = tracking.run_ids(ctx.run_dir).get("parent")
     failure = read_failure(ctx.run_dir)
-    if not parent and failure:  # failed before scan_data made one: MLflow shows it too
-        parent = tracking.parent_run_id(ctx.run_dir, experiment=ctx.dag_id,
-                                        run_name=ctx.run_id, tags=ctx.tags())
     if not parent:
         return None
     for path in paths.values():

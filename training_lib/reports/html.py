@@ -59,6 +59,7 @@ def render_html(report: dict[str, Any], figures: dict[str, Path], out_dir: Path)
     parts.append(_section("System resources", _figure(figures, "system_resources")
                           + _system(report["system"])))
     parts.append(_section("Data quality", _data_quality(report, out_dir)))
+    parts.append(_section("Likely mislabeled", _label_issues(report.get("label_issues") or {})))
     parts.append(_section("Registry decisions", _registry(report["registry"])))
     if report["knowledge"]:
         parts.append(_section("Collaborative rounds", _knowledge(report["knowledge"])))
@@ -94,20 +95,74 @@ def _header(report: dict[str, Any]) -> str:
 
 
 def _results(report: dict[str, Any]) -> str:
-    rows = []
+    rows, below = [], []
     for model, r in sorted(report["evaluation"].items()):
         reg = report["registry"].get(model, {})
         if r.get("status") == "trained":
+            tag = reg.get("tag", "")
+            if tag == "below_reference":
+                below.append(f"{model}: {reg.get('reason', '')}")
             rows.append([model, r.get("reused") or "trained", r.get("metric"), _num(r.get("test")),
-                         _num(r.get("baseline")), _num(r.get("lift")),
-                         reg.get("version", ""), reg.get("tag", ""),
-                         ", ".join(reg.get("aliases") or [])])
+                         _num(r.get("baseline")), _reference_cell(r), _num(r.get("lift")),
+                         _lift_cell(r.get("reference_lift")), reg.get("version", ""),
+                         _raw(f"<span class='bad'>{html.escape(tag)}</span>")
+                         if tag in BAD_TAGS else tag, ", ".join(reg.get("aliases") or [])])
         else:
-            rows.append([model, r.get("status"), r.get("reason", ""), "", "", "", "", "", ""])
+            rows.append([model, r.get("status"), r.get("reason", ""), "", "", "", "", "", "", "",
+                         ""])
     if not rows:
         return _section("Results", "<p>No evaluation recorded (evaluate did not run).</p>")
-    return _section("Results", _table(["model", "status", "metric", "test", "baseline", "lift",
-                                       "version", "tag", "aliases"], rows))
+    note = ("<p class='meta'>reference: a classical scikit-learn model on the same train and "
+            "test split; lift: test minus the trivial baseline, vs reference: test minus "
+            "the reference.</p>")
+    warning = ("".join(f"<p class='bad'>Not promoted, below its classical reference: "
+                       f"{html.escape(line)}</p>" for line in below))
+    return _section("Results", warning + _table(
+        ["model", "status", "metric", "test", "baseline", "reference", "lift",
+         "vs reference", "version", "tag", "aliases"], rows) + note)
+
+
+BAD_TAGS = ("below_reference", "regressed", "rejected")  # shown in red
+
+
+def _reference_cell(r: dict[str, Any]) -> Any:
+    if r.get("reference") is None:
+        return ""
+    seconds = r.get("reference_seconds")
+    title = r.get("reference_model", "") + (f", {seconds:.1f} s" if seconds is not None else "")
+    return _raw(f"<span title='{html.escape(title)}'>{_num(r['reference'])}</span>"
+                f"<br><span class='meta'>{html.escape(r.get('reference_model', ''))}</span>")
+
+
+def _lift_cell(value: Any) -> Any:
+    if not isinstance(value, (int, float)):
+        return ""
+    text = f"{value:+.4f}"
+    return _raw(f"<span class='bad'>{text}</span>") if value < 0 else text
+
+
+def _label_issues(found: dict[str, Any]) -> str:
+    if not found:
+        return ("<p>No classifier of this run looked for mislabeled files (it runs for "
+                "classifiers whose training rows are files).</p>")
+    parts = []
+    for model, data in sorted(found.items()):
+        parts.append(f"<p><b>{html.escape(model)}</b>: {data['n_flagged']} of "
+                     f"{data['n_train']} training files flagged <span class='meta'>("
+                     f"{html.escape(data['method'])})</span></p>")
+        rows = [[", ".join(i.get("files") or []) or f"row {i.get('row')}", i["given"],
+                 i["suggested"], _num(i["confidence"], 3), _num(i.get("given_probability"), 3)]
+                for i in data["issues"][:LABEL_ISSUES_SHOWN]]
+        if rows:
+            parts.append(_table(["file", "given label", "suggested", "confidence",
+                                 "p(given)"], rows))
+        if len(data["issues"]) > LABEL_ISSUES_SHOWN:
+            parts.append(f"<p class='meta'>... and {len(data['issues']) - LABEL_ISSUES_SHOWN} "
+                         "more: <code>python -m training_lib label-issues RUN</code></p>")
+    return "".join(parts)
+
+
+LABEL_ISSUES_SHOWN = 25
 
 
 def _figure(figures: dict[str, Path], name: str) -> str:

@@ -90,6 +90,11 @@ class RoundFolder:
         """What the round took from its peers' knowledge (collaborative rounds k > 1)."""
         return self.path / "collaboration.json"
 
+    @property
+    def label_issues(self) -> Path:
+        """Likely mislabeled training files (training/references/label_issues.py)."""
+        return self.path / "label_issues.json"
+
     def read_result(self) -> dict[str, Any] | None:
         """The round's result (None: it did not finish); written atomically, so an
         unreadable one is an error, not an unfinished round."""

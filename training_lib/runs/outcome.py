@@ -24,14 +24,15 @@ def trainable_models(ctx: RunContext) -> list[str]:
 
 
 def incremental_skip_reason(ctx: RunContext, model: str) -> str | None:
-    """Why an incremental run skips `model` (no new data), or None."""
+    """Why an incremental run skips `model`: no new data, no baseline (e.g. no champion),
+    or too few new test rows (waiting for more new data); None when it does not."""
     summary = ctx.read_json(ctx.folder.incremental)
     if not summary:
         return None
     entry = (summary.get("models") or {}).get(model)
     if entry is not None and entry.get("skip"):
         return entry["reason"]
-    if entry is None and summary.get("previous_run") and \
+    if "models" not in summary and summary.get("previous_run") and \
             model not in summary["models_with_new_data"]:  # runs from before per-model entries
         return f"{model}: no new data since run {summary['previous_run']}"
     untrained = ctx.folder.newest_results().get(model) or {}

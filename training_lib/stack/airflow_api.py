@@ -15,7 +15,33 @@ from training_lib.stack import env as stack_env
 
 
 class AirflowApiError(TrainingLibError):
-    """The Airflow API answered with an error, or could not be reached."""
+    """The Airflow API answered with an error (`status`, `detail`), or could not be reached
+    (`status` None)."""
+
+    def __init__(self, message: str, status: int | None = None, detail: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.detail = detail
+
+
+def error_detail(raw: bytes) -> str:
+    """One readable line from an error body of the API: FastAPI's `detail` (a message, or
+    a list of {loc, msg}), its first line only: a Param's jsonschema error goes on with
+    the whole schema.
+    """
+    text = raw.decode(errors="replace")
+    try:
+        detail = json.loads(text).get("detail", text)
+    except (ValueError, AttributeError):
+        detail = text
+    if isinstance(detail, list):  # request validation: [{"loc": [...], "msg": ...}, ...]
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in item.get('loc', []))}: {item.get('msg', item)}"
+            if isinstance(item, dict) else str(item) for item in detail)
+    elif not isinstance(detail, str):
+        detail = json.dumps(detail)
+    first = next((line.strip() for line in detail.splitlines() if line.strip()), "")
+    return first[:500] or "(no detail)"
 
 
 class AirflowApi:
@@ -37,8 +63,9 @@ class AirflowApi:
             with urllib.request.urlopen(request, timeout=30) as response:
                 raw = response.read()
         except urllib.error.HTTPError as e:
-            detail = e.read().decode(errors="replace")[:500]
-            raise AirflowApiError(f"{method} {path}: HTTP {e.code}: {detail}") from e
+            detail = error_detail(e.read())
+            raise AirflowApiError(f"{method} {path}: HTTP {e.code}: {detail}", e.code,
+                                  detail) from e
         except (urllib.error.URLError, OSError) as e:
             raise AirflowApiError(f"{method} {self.base_url}{path}: {e}") from e
         return json.loads(raw) if raw else None
@@ -59,7 +86,7 @@ class AirflowApi:
         try:
             return self._request("GET", f"/api/v2/dags/{dag_id}")
         except AirflowApiError as e:
-            if "HTTP 404" in str(e):
+            if e.status == 404:
                 return None
             raise
 
@@ -70,8 +97,14 @@ class AirflowApi:
         self._request("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
 
     def trigger(self, dag_id: str, conf: dict[str, Any]) -> str:
-        run = self._request("POST", f"/api/v2/dags/{dag_id}/dagRuns",
-                            {"logical_date": None, "conf": conf})
+        try:
+            run = self._request("POST", f"/api/v2/dags/{dag_id}/dagRuns",
+                                {"logical_date": None, "conf": conf})
+        except AirflowApiError as e:
+            if e.status in (400, 422):  # a Param value the DAG refuses
+                raise AirflowApiError(f"Airflow refused to start {dag_id}: {e.detail}",
+                                      e.status, e.detail) from e
+            raise
         return run["dag_run_id"]
 
     def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:

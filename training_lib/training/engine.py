@@ -9,6 +9,12 @@ The engine knows nothing of MLflow or Airflow: metrics go to `sinks` (objects wi
 `log(step, metrics)`), `on_step` lets the caller beat a heartbeat, and `monitors` (the
 anomaly monitor) watch the fit from inside and may roll it back or stop it. Everything is
 passed to the constructor; nothing is patched onto the engine afterwards.
+
+`FitPlan.epochs` is an epoch budget. With `patience`, training also stops once the
+monitored validation metric has not improved for that many epochs, and the best epoch's
+checkpoint (which the store keeps) is restored at the end; the early-stopping state
+travels in every checkpoint, so a resumed fit stops where an uninterrupted one would.
+`FitResult` says where training stopped and why.
 """
 from __future__ import annotations
 
@@ -50,6 +56,9 @@ class FitPlan:
     every_seconds: float | None = None
     at_epoch_end: bool = True
     log_every_steps: int = 10
+    patience: int | None = None  # epochs without improvement before stopping; None = off
+    monitor: str = "val_loss"
+    mode: str = "min"
 
     def steps_per_epoch(self, n_train: int) -> int:
         return math.ceil(n_train / self.batch_size)
@@ -65,6 +74,41 @@ class FitResult:
     samples_per_second: float
     checkpoints_written: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)
+    stopped_at_epoch: int = 0  # the last epoch that ran to its end (1-based)
+    stop_reason: str = ""  # "epoch budget", "early stopping: ...", "stopped by a monitor"
+    best_epoch: int | None = None  # the epoch of the best monitored value (early stopping)
+    restored_best: bool = False  # the weights are the best epoch's, not the last one's
+
+
+@dataclass
+class EarlyStopping:
+    """Patience bookkeeping, saved in each checkpoint's state so resume keeps it."""
+
+    monitor: str
+    mode: str
+    patience: int
+    best: float | None = None
+    best_epoch: int | None = None
+    wait: int = 0
+
+    def update(self, epoch: int, metrics: dict[str, float]) -> bool:
+        """Note epoch `epoch`'s (1-based) metrics; True when patience has run out."""
+        value = metrics.get(self.monitor)
+        if value is None or value != value:  # missing or NaN: not an improvement
+            self.wait += 1
+        elif self.best is None or (value < self.best if self.mode == "min" else value > self.best):
+            self.best, self.best_epoch, self.wait = float(value), epoch, 0
+        else:
+            self.wait += 1
+        return self.wait >= self.patience
+
+    def reason(self) -> str:
+        return (f"early stopping: {self.monitor} did not improve for {self.patience} epochs "
+                f"(best {self.best:.4g} at epoch {self.best_epoch})" if self.best is not None
+                else f"early stopping: no {self.monitor} for {self.patience} epochs")
+
+    def state(self) -> dict[str, Any]:
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
 
 
 def epoch_permutation(seed: int, epoch: int, n: int) -> np.ndarray:
@@ -135,6 +179,9 @@ class ResumableFit:
         self.max_rollbacks = 3
         self.rollbacks = 0
         self._rollback: dict[str, Any] | None = None
+        self.early_stopping = (EarlyStopping(plan.monitor, plan.mode, plan.patience)
+                               if plan.patience and dataset.size("val") else None)
+        self._patience_ran_out = False
         self.n_train = dataset.size("train")
         if self.n_train == 0:
             raise ValueError(f"dataset for {dataset.model!r} has no training rows")
@@ -157,6 +204,9 @@ class ResumableFit:
                                batch=step_in_epoch)
         tracker = _StepTracker(self, global_step)
         val = self._validation_data()
+        reason = "epoch budget"
+        if self._patience_ran_out:  # the checkpoint was written as patience ran out
+            epoch, reason = self.plan.epochs, self.early_stopping.reason()
         while epoch < self.plan.epochs:
             tracker.begin_epoch(epoch, step_in_epoch)
             order = epoch_permutation(self.plan.seed, epoch,
@@ -168,16 +218,50 @@ class ResumableFit:
             if self._rollback is not None:
                 epoch, step_in_epoch = self._roll_back(tracker)
                 continue
+            if self._patience_ran_out:
+                reason = self.early_stopping.reason()
+                tracker.events.append({"kind": "early_stopping", "step": tracker.global_step,
+                                       "epoch": epoch + 1, "reason": reason})
+                epoch += 1
+                break
             if self.model.stop_training:
                 tracker.events.append({"kind": "stopped", "step": tracker.global_step})
+                reason = "stopped by a monitor"
                 break
             epoch, step_in_epoch = epoch + 1, 0
         self.store.flush()
+        restored = self._restore_best()
         seconds = time.monotonic() - start
         samples = tracker.steps_run * self.plan.batch_size
         return FitResult(tracker.history, resumed, tracker.steps_run, tracker.global_step,
                          seconds, samples / seconds if seconds else 0.0,
-                         tracker.checkpoints_written, tracker.events)
+                         tracker.checkpoints_written, tracker.events,
+                         stopped_at_epoch=min(epoch, self.plan.epochs), stop_reason=reason,
+                         best_epoch=self.early_stopping.best_epoch if self.early_stopping else None,
+                         restored_best=restored)
+
+    # ---- early stopping ---------------------------------------------------------------------
+    def note_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
+        """Epoch `epoch` (0-based) ended with `metrics`: update patience before the
+        epoch-end checkpoint is written, so the checkpoint carries it."""
+        if self.early_stopping is not None and self.early_stopping.update(epoch + 1, metrics):
+            self._patience_ran_out = True
+
+    def _restore_best(self) -> bool:
+        """Load the best epoch's checkpoint (the store keeps it) when early stopping is on
+        and the last epoch was not the best one."""
+        es = self.early_stopping
+        if es is None or es.best_epoch is None or es.wait == 0:
+            return False
+        best = self.store.best() if self.store.monitor == es.monitor else None
+        if best is None or int(best.state.get("epoch", -1)) != es.best_epoch:
+            log.warning("%s: no checkpoint of the best epoch %s on %s kept; keeping the last "
+                        "epoch's weights", self.dataset.model, es.best_epoch, es.monitor)
+            return False
+        restore(self.model, best)
+        log.info("%s: restored the best epoch (%d, %s %.4g)", self.dataset.model,
+                 es.best_epoch, es.monitor, es.best)
+        return True
 
     # ---- rollback on anomalies --------------------------------------------------------------
     def request_rollback(self, before_step: int, reason: str, lr_factor: float = 0.5) -> None:
@@ -215,6 +299,11 @@ class ResumableFit:
 
     def _restore(self, checkpoint: Checkpoint) -> tuple[int, int]:
         restore(self.model, checkpoint)
+        saved = checkpoint.state.get("early_stopping")
+        if self.early_stopping is not None and saved:
+            es = self.early_stopping
+            es.best, es.best_epoch, es.wait = saved["best"], saved["best_epoch"], saved["wait"]
+            self._patience_ran_out = es.wait >= es.patience
         return int(checkpoint.state["epoch"]), int(checkpoint.state["step_in_epoch"])
 
     def _validation_data(self) -> tuple[Any, Any] | None:
@@ -229,6 +318,8 @@ class ResumableFit:
         state = {"epoch": epoch, "step_in_epoch": step_in_epoch, "seed": self.plan.seed,
                  "steps_per_epoch": self.steps_per_epoch, "batch_size": self.plan.batch_size,
                  "metrics": metrics, "config": self.config, "time": time.time()}
+        if self.early_stopping is not None:
+            state["early_stopping"] = self.early_stopping.state()
         self.store.save(global_step, state, snapshot(self.model))
 
 
@@ -302,6 +393,7 @@ class _StepTracker(keras.callbacks.Callback):
         metrics = {k: float(v) for k, v in (logs or {}).items()}
         self.history.append({"epoch": epoch + 1, "step": self.global_step, **metrics})
         self._emit({f"epoch_{k}": v for k, v in metrics.items()} | {"epoch": epoch + 1})
+        self.fit.note_epoch_end(epoch, metrics)
         if self.fit.plan.at_epoch_end:
             self._save(self.fit.steps_per_epoch, metrics)
 

@@ -63,3 +63,28 @@ def test_regenerating_replaces_the_demo_but_refuses_foreign_folders(tmp_path: Pa
         make_demo_data(foreign, audio_per_word=1, text_per_category=2, install=False)
     assert (foreign / "thesis.txt").read_text() == "not demo data"
     assert not (foreign / MANIFEST).exists()
+
+
+def _hashes(root: Path) -> dict[str, str]:
+    import hashlib
+
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_same_seed_gives_byte_identical_files(demo: tuple[Path, dict], tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16 item 8: the dataset fingerprint and test split must not change between two
+    `make demo`. The second run's clock is an hour later, so any timestamp written into a
+    file (ZIP entries of the DOCX files, document metadata) shows up as a difference."""
+    import time
+
+    out, _ = demo
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 3600)
+    again = tmp_path / "demo"
+    make_demo_data(again, audio_per_word=3, text_per_category=12, install=False)
+    first, second = _hashes(out), _hashes(again)
+    assert sorted(first) == sorted(second)
+    assert [p for p in first if first[p] != second[p]] == []
+    assert any(p.endswith(".docx") for p in first)  # the files that used to differ

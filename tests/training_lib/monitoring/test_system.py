@@ -99,7 +99,10 @@ def test_cpu_and_memory_samples_follow_a_known_load(tmp_path):
             while time.monotonic() < deadline:
                 pass
         busy, busy_cpu, _ = _measured(sampler, spin)
-        assert busy_cpu > 40 and busy["cpu_percent"] == pytest.approx(busy_cpu, abs=10)
+        # a shared machine may give the spinning thread less than a core: the sample must
+        # match what psutil's counters say this process got, and be well above idle
+        assert busy_cpu > idle_cpu + 15 and busy["cpu_percent"] == pytest.approx(busy_cpu,
+                                                                                 abs=10)
 
         child = subprocess.Popen([sys.executable, "-c", "import time\nd = time.monotonic() + 1.2"
                                   "\nwhile time.monotonic() < d: pass"])

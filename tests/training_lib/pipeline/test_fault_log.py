@@ -133,4 +133,5 @@ def test_a_killed_worker_is_recorded_in_full_and_its_retry_in_one_line(logic_run
     assert resumed and resumed <= fault["step"]
     assert [retry_line(r) for r in run_retries(ctx.run_dir)] == [
         f"logic_model: try 1 killed (signal 9) at step {fault['step']} on {fault['host']} "
-        f"({fault['device']}); try 2 resumed from checkpoint {resumed}, lost {fault['step'] - resumed} steps"]
+        f"({fault['device']}); try 2 resumed from checkpoint {resumed}, "
+        f"lost {fault['step'] - resumed} steps"]

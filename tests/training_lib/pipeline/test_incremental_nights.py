@@ -65,8 +65,10 @@ def test_waiting_then_a_judged_fine_tune(logic_data):
         stages.train_model(night, "logic_model")
     assert model_results(night) == {} and not night.round("logic_model").model_file.exists()
     assert "waiting for more new data" in incremental_skip_reason(night, "logic_model")
+    assert stages.evaluate(night)["trained"] == []  # a waiting night is not a failed run
+    assert night.read_json(night.folder.evaluation)["logic_model"]["status"] == "skipped"
 
-    _add_records(logic_data, 300, seed=2)  # the 40 earlier ones are still new: ~50 rows
+    _add_records(logic_data, 900, seed=2)  # with the 40 earlier ones (still new): > 30 rows
     night = _run(logic_data, "incremental_logic", "night-2")
     stages.detect_new_data(night)
     stages.allocate_resources(night)

@@ -95,7 +95,7 @@ def _ctx():
 
 
 def _register(name: str, version: str, frozen: float | None, test: float,
-              baseline: float = 0.1) -> dict:
+              baseline: float = 0.1, reference: float | None = None) -> dict:
     """Tag `version` as register_version does and promote it; the decision."""
     from training_lib.registry import client
     from training_lib.registry.promotion import decide_and_apply
@@ -104,7 +104,8 @@ def _register(name: str, version: str, frozen: float | None, test: float,
     if frozen is not None:
         client.set_version_tag(name, version, "frozen_accuracy", f"{frozen:.6f}")
     return decide_and_apply(_ctx(), name, version, {
-        "metric": "accuracy", "test_metric": test, "frozen_metric": frozen, "baseline": baseline})
+        "metric": "accuracy", "test_metric": test, "frozen_metric": frozen, "baseline": baseline,
+        "reference": reference, "reference_model": "tf-idf, logistic regression"})
 
 
 def _status(name: str, version: str) -> str | None:
@@ -189,3 +190,51 @@ def test_an_unreadable_champion_version_raises_and_decides_nothing(with_champion
     monkeypatch.undo()
     assert _status(with_champion, "2") is None
     assert assert_invariants(with_champion) == {"champion": "1"}
+
+
+# ---- no lift, and the classical reference's gate ----------------------------------------
+@pytest.mark.parametrize(("metric", "baseline"), [
+    (1.0, 1.0),    # a perfect score that the majority class reaches too
+    (0.0, 0.0),    # an exact match nobody reaches, the most frequent answer neither
+    (0.70, 0.75),  # below the baseline
+])
+def test_no_lift_is_never_a_release_even_without_floors(metric, baseline):
+    decision = decide(metric, baseline, None, margin=0.01, min_metric=0.0, min_lift=0.0,
+                      metric_name="accuracy")
+    assert (decision.tag, decision.aliases) == ("regressed", ())
+    assert f"baseline {baseline:.4f}" in decision.reason
+    # the smallest real lift still passes
+    assert decide(metric + 0.001, metric, None, margin=0.01, min_metric=0.0,
+                  min_lift=0.0).tag == "release"
+
+
+@pytest.mark.parametrize(("test", "reference", "tag"), [
+    (0.80, 0.81, "release"),           # trails by exactly the allowed gap
+    (0.80, 0.8101, "below_reference"),  # by a hair more
+    (0.80, 0.95, "below_reference"),
+    (0.90, 0.80, "release"),           # beats it
+])
+def test_reference_gap_at_its_boundary(test, reference, tag):
+    decision = decide(test, 0.1, None, reference=reference, metric_name="accuracy", **RULES)
+    assert decision.tag == tag
+    if tag == "below_reference":
+        assert decision.aliases == ()
+        assert f"{test:.4f}" in decision.reason and f"{reference:.4f}" in decision.reason
+
+
+def test_below_reference_is_tagged_and_never_champion(with_champion):
+    from tests.fixtures.registry_models import assert_invariants
+
+    # far better than the champion on the frozen set, but a TF-IDF model beats it by 0.03
+    decision = _register(with_champion, "2", 0.90, 0.90, reference=0.93)
+    assert (decision["tag"], decision["aliases"]) == ("below_reference", [])
+    assert "0.9000" in decision["reason"] and "0.9300" in decision["reason"]
+    assert "tf-idf" in decision["reason"]
+    assert _status(with_champion, "2") == "below_reference"
+    assert assert_invariants(with_champion) == {"champion": "1"}
+    fresh = _versions(1)  # and with no champion to beat either
+    assert _register(fresh, "1", 0.90, 0.90, reference=0.93)["tag"] == "below_reference"
+    assert _alias(fresh, "champion") is None
+    # within the gap it is promoted as usual
+    assert _register(with_champion, "3", 0.92, 0.92, reference=0.93)["tag"] == "release"
+    assert assert_invariants(with_champion) == {"champion": "3", "previous": "1"}

@@ -94,27 +94,115 @@ def decode_answer(ids: np.ndarray, info: dict[str, Any]) -> str:
 
 @register_loader("propositions", kinds=("records:proposition",))
 def propositions(req: LoadRequest) -> Dataset:
-    """{"proposition": "True and not False", "answer": true} -> token ids, boolean label."""
+    """{"proposition": "True and not False", "answer": true} -> its parse tree, boolean label.
+
+    Each proposition is parsed (`parse_proposition`: not/and/or/xor/implies in their usual
+    spellings, parentheses, any other token an atom) into its nodes in post-order,
+    `(token id, left child, right child)` per node, right-aligned so the root is the last
+    node; a missing child points at slot `max_nodes` (an always-zero vector in the
+    model). The model learns what each token means; the loader only gives the structure.
+    """
     found = read_records(req, "proposition")
     items = found.items
     texts = [(s, str(r["proposition"]), str(r["answer"]).lower()) for s, r in items]
     if not texts:
         raise found.no_match(req.model, "{proposition, answer} records")
     classes = sorted({a for _, _, a in texts})
-    words = sorted({w for _, t, _ in texts for w in _tokens(t)})
+    words = sorted({w for _, t, _ in texts for w in proposition_tokens(t)})
     index = {w: i + 2 for i, w in enumerate(words)}
-    length = min(max(len(_tokens(t)) for _, t, _ in texts), req.settings.preprocessing.text_max_length)
+    trees = [parse_proposition(proposition_tokens(t)) for _, t, _ in texts]
+    max_nodes = max(len(tree) for tree in trees)
     rows = []
-    for (split, text, answer), (_, record) in zip(texts, items):
-        ids = [index.get(w, 1) for w in _tokens(text)][:length]
-        rows.append((split, np.asarray(ids + [0] * (length - len(ids)), dtype=np.int32),
-                     classes.index(answer), canonical_key(record)))
+    for (split, _, answer), tree, (_, record) in zip(texts, trees, items):
+        rows.append((split, encode_tree(tree, index, max_nodes), classes.index(answer),
+                     canonical_key(record)))
     keys: dict[str, list[str]] = {}
     x, y = split_rows(rows, 50, req.model, keys)
     return Dataset(req.model, x, y, classes, {"vocab": words, "vocab_size": len(words) + 2,
-                                               "input_length": length, **found.info()},
+                                               "max_nodes": max_nodes, **found.info()},
                    [r.content_hash for r in req.records], keys)
 
 
-def _tokens(text: str) -> list[str]:
-    return text.replace("(", " ( ").replace(")", " ) ").split()
+_PROPOSITION_TOKEN = re.compile(r"&&|\|\||->|=>|<->|[()!~¬&|^∧∨⊕→↔]|[^\s()!~¬&|^∧∨⊕→↔]+")
+UNARY = {"not", "!", "~", "¬"}
+# binary operators, loosest first: (spellings, binds right to left)
+BINARY = ((("<->", "↔", "iff", "==", "eq"), False), (("->", "=>", "→", "implies"), True),
+          (("or", "||", "|", "∨", "+"), False), (("xor", "^", "⊕", "!="), False),
+          (("and", "&&", "&", "∧", "*"), False))
+_LEVEL = {op: (level, right) for level, (ops, right) in enumerate(BINARY) for op in ops}
+
+Tree = list[tuple[str, int, int]]  # post-order (token, left, right); -1 = no child
+
+
+def proposition_tokens(text: str) -> list[str]:
+    return _PROPOSITION_TOKEN.findall(text)
+
+
+def parse_proposition(tokens: list[str]) -> Tree:
+    """Tokens -> nodes in post-order, the root last. Operators are matched case-blind;
+    not binds tightest, then and, xor, or, implies, iff. Tokens that do not parse are
+    chained left to right under an unknown "?" node, so every record keeps a tree."""
+    nodes: Tree = []
+    pos = 0
+
+    def peek() -> str | None:
+        return tokens[pos] if pos < len(tokens) else None
+
+    def unary() -> int:
+        nonlocal pos
+        token = peek()
+        if token is None or token == ")" or token.lower() in _LEVEL:
+            raise ValueError(f"expected an operand at token {pos}")
+        pos += 1
+        if token.lower() in UNARY:
+            child = unary()
+            nodes.append((token, child, -1))
+        elif token == "(":
+            inner = binary(0)
+            if peek() != ")":
+                raise ValueError(f"unclosed parenthesis at token {pos}")
+            pos += 1
+            return inner
+        else:
+            nodes.append((token, -1, -1))
+        return len(nodes) - 1
+
+    def binary(min_level: int) -> int:
+        nonlocal pos
+        left = unary()
+        while (token := peek()) is not None and token.lower() in _LEVEL:
+            level, right_assoc = _LEVEL[token.lower()]
+            if level < min_level:
+                break
+            pos += 1
+            right = binary(level if right_assoc else level + 1)
+            nodes.append((token, left, right))
+            left = len(nodes) - 1
+        return left
+
+    try:
+        binary(0)
+        if pos != len(tokens):
+            raise ValueError(f"unexpected {tokens[pos]!r} at token {pos}")
+        return nodes
+    except ValueError:
+        nodes, last = [], -1
+        for token in tokens or ["?"]:
+            nodes.append((token, -1, -1))
+            if last >= 0:
+                nodes.append(("?", last, len(nodes) - 1))
+            last = len(nodes) - 1
+        return nodes
+
+
+def encode_tree(tree: Tree, index: dict[str, int], max_nodes: int) -> np.ndarray:
+    """(max_nodes, 3) int32: token id (1 = unknown, 0 = padding node), left, right; the
+    tree right-aligned (its root in the last row), a missing child = max_nodes."""
+    tree = tree[-max_nodes:]
+    shift = max_nodes - len(tree)
+    out = np.full((max_nodes, 3), max_nodes, dtype=np.int32)
+    out[:, 0] = 0
+    for i, (token, left, right) in enumerate(tree):
+        out[shift + i] = (index.get(token, 1), left + shift if left >= 0 else max_nodes,
+                          right + shift if right >= 0 else max_nodes)
+    return out

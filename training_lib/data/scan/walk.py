@@ -180,6 +180,7 @@ class _Walk:
         include, exclude, everything = self.include, self.exclude, self.everything
         append = self.files.append
         make = tuple.__new__  # Entry(...) without the Python-level __new__ frame: 10^5 calls
+        same = prefix == real_prefix  # not below a followed link: one string serves both
         with it:
             for entry in it:
                 name = entry.name
@@ -190,8 +191,8 @@ class _Walk:
                     if entry.is_file(follow_symlinks=False):
                         if (everything or matches(rel, include)) and not (exclude and matches(rel, exclude)):
                             st = entry.stat(follow_symlinks=False)  # fstatat on this folder's fd
-                            append(make(Entry, (rel, real_prefix + name, st.st_size, st.st_mtime_ns,
-                                                st.st_dev, st.st_ino)))
+                            append(make(Entry, (rel, rel if same else real_prefix + name,
+                                                st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino)))
                     elif entry.is_dir(follow_symlinks=False):
                         if exclude and (matches(rel, exclude) or matches(rel + "/", exclude)):
                             continue
