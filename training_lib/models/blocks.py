@@ -23,6 +23,7 @@ import numpy as np
 from keras import layers
 
 BYTE_VOCAB = 257  # UTF-8 byte + 1, 0 = padding
+_WORD_MODULUS = 40_009  # a prime under sqrt(2**31): (modulus - 1)**2 + modulus fits int32
 
 
 def byte_encoder(ids: Any, name: str, width: int = 96, embed: int = 32) -> Any:
@@ -96,9 +97,6 @@ class HashedByteNgrams(layers.Layer):
         ends = ops.logical_and(in_word, ops.logical_not(ops.concatenate(
             [in_word[:, 1:], ops.zeros_like(in_word[:, :1])], axis=1)))
         return ops.where(ends, (h * 31 + 7) % prime + 1, 0)
-
-
-_WORD_MODULUS = 40_009  # a prime under sqrt(2**31): (modulus - 1)**2 + modulus fits int32
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         length = input_shape[1]

@@ -7,8 +7,13 @@ import datetime as dt
 import html
 import os
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
+from training_lib.reports.html_results import label_issues_section, results_section
+from training_lib.reports.html_table import Raw as _raw
+from training_lib.reports.html_table import num as _num
+from training_lib.reports.html_table import section as _section
+from training_lib.reports.html_table import table as _table
 from training_lib.reports.plots import SEVERITY_COLORS
 
 CSS = """
@@ -51,7 +56,7 @@ def render_html(report: dict[str, Any], figures: dict[str, Path], out_dir: Path)
              f"<title>{e(report['dag_id'])} / {e(report['run_id'])}</title>"
              f"<style>{CSS}</style><script>{SCRIPT}</script></head><body><main>"]
     parts.append(_header(report))
-    parts.append(_results(report))
+    parts.append(results_section(report))
     parts.append(_section("Training progress", _figure(figures, "training_progress")))
     parts.append(_section("Anomalies", _figure(figures, "anomaly_detection_heatmap")
                           + _anomalies(report["anomalies"]["events"])))
@@ -59,7 +64,8 @@ def render_html(report: dict[str, Any], figures: dict[str, Path], out_dir: Path)
     parts.append(_section("System resources", _figure(figures, "system_resources")
                           + _system(report["system"])))
     parts.append(_section("Data quality", _data_quality(report, out_dir)))
-    parts.append(_section("Likely mislabeled", _label_issues(report.get("label_issues") or {})))
+    parts.append(_section("Likely mislabeled", label_issues_section(report.get("label_issues")
+                                                                     or {})))
     parts.append(_section("Registry decisions", _registry(report["registry"])))
     if report["knowledge"]:
         parts.append(_section("Collaborative rounds", _knowledge(report["knowledge"])))
@@ -92,77 +98,6 @@ def _header(report: dict[str, Any]) -> str:
             f"{len(report['faults'])} fault record(s)"
             + (f" &middot; MLflow parent run <code>{e(parent)}</code>" if parent else "")
             + f"<br>{e(report['config'].get('description', ''))}</div>")
-
-
-def _results(report: dict[str, Any]) -> str:
-    rows, below = [], []
-    for model, r in sorted(report["evaluation"].items()):
-        reg = report["registry"].get(model, {})
-        if r.get("status") == "trained":
-            tag = reg.get("tag", "")
-            if tag == "below_reference":
-                below.append(f"{model}: {reg.get('reason', '')}")
-            rows.append([model, r.get("reused") or "trained", r.get("metric"), _num(r.get("test")),
-                         _num(r.get("baseline")), _reference_cell(r), _num(r.get("lift")),
-                         _lift_cell(r.get("reference_lift")), reg.get("version", ""),
-                         _raw(f"<span class='bad'>{html.escape(tag)}</span>")
-                         if tag in BAD_TAGS else tag, ", ".join(reg.get("aliases") or [])])
-        else:
-            rows.append([model, r.get("status"), r.get("reason", ""), "", "", "", "", "", "", "",
-                         ""])
-    if not rows:
-        return _section("Results", "<p>No evaluation recorded (evaluate did not run).</p>")
-    note = ("<p class='meta'>reference: a classical scikit-learn model on the same train and "
-            "test split; lift: test minus the trivial baseline, vs reference: test minus "
-            "the reference.</p>")
-    warning = ("".join(f"<p class='bad'>Not promoted, below its classical reference: "
-                       f"{html.escape(line)}</p>" for line in below))
-    return _section("Results", warning + _table(
-        ["model", "status", "metric", "test", "baseline", "reference", "lift",
-         "vs reference", "version", "tag", "aliases"], rows) + note)
-
-
-BAD_TAGS = ("below_reference", "regressed", "rejected")  # shown in red
-
-
-def _reference_cell(r: dict[str, Any]) -> Any:
-    if r.get("reference") is None:
-        return ""
-    seconds = r.get("reference_seconds")
-    title = r.get("reference_model", "") + (f", {seconds:.1f} s" if seconds is not None else "")
-    return _raw(f"<span title='{html.escape(title)}'>{_num(r['reference'])}</span>"
-                f"<br><span class='meta'>{html.escape(r.get('reference_model', ''))}</span>")
-
-
-def _lift_cell(value: Any) -> Any:
-    if not isinstance(value, (int, float)):
-        return ""
-    text = f"{value:+.4f}"
-    return _raw(f"<span class='bad'>{text}</span>") if value < 0 else text
-
-
-def _label_issues(found: dict[str, Any]) -> str:
-    if not found:
-        return ("<p>No classifier of this run looked for mislabeled files (it runs for "
-                "classifiers whose training rows are files).</p>")
-    parts = []
-    for model, data in sorted(found.items()):
-        parts.append(f"<p><b>{html.escape(model)}</b>: {data['n_flagged']} of "
-                     f"{data['n_train']} training files flagged <span class='meta'>("
-                     f"{html.escape(data['method'])})</span></p>")
-        rows = [[", ".join(i.get("files") or []) or f"row {i.get('row')}", i["given"],
-                 i["suggested"], _num(i["confidence"], 3), _num(i.get("given_probability"), 3)]
-                for i in data["issues"][:LABEL_ISSUES_SHOWN]]
-        if rows:
-            parts.append(_table(["file", "given label", "suggested", "confidence",
-                                 "p(given)"], rows))
-        if len(data["issues"]) > LABEL_ISSUES_SHOWN:
-            parts.append(f"<p class='meta'>... and {len(data['issues']) - LABEL_ISSUES_SHOWN} "
-                         "more: <code>python -m training_lib label-issues RUN</code></p>")
-    return "".join(parts)
-
-
-LABEL_ISSUES_SHOWN = 25
 
 
 def _figure(figures: dict[str, Path], name: str) -> str:
@@ -367,40 +302,6 @@ def _trends(trends: dict[str, Any]) -> str:
                if flagged else "<p class='ok'>No regression against the median of earlier "
                "runs (test metric within 0.02, samples/s above 80%, durations below 125%).</p>")
     return basis + summary + _table(headers, rows, highlight_last=bool(flagged))
-
-
-class _raw(str):
-    """Already-escaped HTML for a table cell."""
-
-
-def _table(headers: list[str], rows: Iterable[Iterable[Any]], highlight_last: bool = False) -> str:
-    e = html.escape
-    rows = list(rows)
-    out = ["<table><tr>" + "".join(f"<th>{e(str(h))}</th>" for h in headers) + "</tr>"]
-    for i, row in enumerate(rows):
-        css = " class='regression'" if highlight_last and i == len(rows) - 1 else ""
-        cells = []
-        for value in row:
-            if isinstance(value, _raw):
-                cells.append(f"<td>{value}</td>")
-            elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                cells.append(f"<td class='num'>{value}</td>")
-            else:
-                text = "" if value is None else str(value)
-                numeric = text.replace(".", "", 1).replace("-", "", 1).replace("+", "", 1).isdigit()
-                cells.append(f"<td{' class=num' if numeric else ''}>{e(text)}</td>")
-        out.append(f"<tr{css}>" + "".join(cells) + "</tr>")
-    return "".join(out) + "</table>"
-
-
-def _section(title: str, body: str) -> str:
-    return f"<h2>{html.escape(title)}</h2>{body}"
-
-
-def _num(value: Any, digits: int = 4) -> str:
-    if not isinstance(value, (int, float)) or value != value:
-        return ""
-    return f"{value:.{digits}f}"
 
 
 def _time(value: Any) -> str:
