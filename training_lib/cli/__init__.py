@@ -15,7 +15,7 @@ from training_lib.errors import TrainingLibError
 
 # module names under training_lib.cli, in the order `--help` lists them
 COMMANDS = ("presets", "train", "scan", "demo_data", "demo_faults", "registry", "stack",
-            "compose", "report")
+            "compose", "report", "label_issues")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,5 +1,5 @@
-"""The end-of-run summary: per model its test metric and registered version, the report
-path, the UI URLs and the login."""
+"""The end-of-run summary: per model its test metric, trivial baseline, classical reference
+and registered version, the report path, the UI URLs and the login."""
 from __future__ import annotations
 
 from training_lib.runs.context import run_dir_for
@@ -21,14 +21,15 @@ def summary_lines(dag_id: str, run_id: str, *, stack_up: bool, state: str,
     if failure:
         lines.append(failure_line(failure))
     lines += ["", f"{'model':28} {'status':8} {'test metric':26} {'baseline':9} "
-                  f"{'MLflow version':22}"]
+                  f"{'reference':19} {'MLflow version':22}"]
     for model, row in sorted(evaluation.items()):
         reg = registry.get(model, {})
         if row.get("status") == "trained":
             metric = f"{row['metric']} {row['test']:.4f}"
             version = f"v{reg['version']} ({reg.get('tag', '?')})" if reg.get("version") else "-"
             status = "reused" if row.get("reused") else "trained"
-            lines.append(f"{model:28} {status:8} {metric:26} {row['baseline']:<9.4f} {version:22}"
+            lines.append(f"{model:28} {status:8} {metric:26} {row['baseline']:<9.4f} "
+                         f"{reference_text(row):19} {version:22}"
                          + (f" {row['reused']}" if row.get("reused") else ""))
         elif row.get("status") == "not started":
             lines.append(f"{model:28} not started ({row.get('reason', '')})")
@@ -47,3 +48,11 @@ def summary_lines(dag_id: str, run_id: str, *, stack_up: bool, state: str,
                   f"login: admin (password in {stack_env.mlflow_credentials_file()})",
                   "the UIs stay up until `make down`"]
     return lines
+
+
+def reference_text(row: dict) -> str:
+    """"0.9620 (-0.0010)": the classical reference's test metric and the model's lift
+    over it ("-" when the run recorded none)."""
+    if row.get("reference") is None:
+        return "-"
+    return f"{row['reference']:.4f} ({row['test'] - row['reference']:+.4f})"
