@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from training_lib.data.dataset import Dataset
 from training_lib.data.records import FileRecord
 from training_lib.runs.files import write_json
 
-if TYPE_CHECKING:
-    from training_lib.pipeline.worker import TrainingJob
+# `job` below is the worker's TrainingJob (not imported: the worker imports this module)
 
 log = logging.getLogger(__name__)
 
 
-def reference_step(job: "TrainingJob", dataset: Dataset, outcome: dict[str, Any]) -> dict[str, Any]:
+def reference_step(job: Any, dataset: Dataset, outcome: dict[str, Any]) -> dict[str, Any]:
     """The result keys of the reference and of the label-issue search (see module doc)."""
     from training_lib.registry import tracking
     from training_lib.training.references.registry import run_reference
@@ -53,7 +52,7 @@ def reference_step(job: "TrainingJob", dataset: Dataset, outcome: dict[str, Any]
     return out
 
 
-def file_paths(job: "TrainingJob") -> dict[str, list[str]]:
+def file_paths(job: Any) -> dict[str, list[str]]:
     """Content hash -> the manifest's paths with that content (a sample key of a file)."""
     data = json.loads(job.ctx.folder.manifest(job.model).read_text())
     paths: dict[str, list[str]] = {}
@@ -63,7 +62,7 @@ def file_paths(job: "TrainingJob") -> dict[str, list[str]]:
     return paths
 
 
-def label_issues_step(job: "TrainingJob", dataset: Dataset, task: str) -> dict[str, Any] | None:
+def label_issues_step(job: Any, dataset: Dataset, task: str) -> dict[str, Any] | None:
     """Flag likely mislabeled training files; the result's summary of them (None: the
     model is no classifier, or its rows are records rather than files)."""
     from training_lib.registry import tracking

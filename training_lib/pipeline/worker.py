@@ -29,6 +29,7 @@ from training_lib.data.dataset import Dataset
 from training_lib.data.records import FileRecord
 from training_lib.errors import TrainingError
 from training_lib.models.resolve import build_model, spec_for
+from training_lib.pipeline.reference_step import reference_step
 from training_lib.resources.plan import ModelPlan, ResourcePlan
 from training_lib.runs.context import RunContext, load_run
 from training_lib.runs.files import write_json
@@ -167,8 +168,6 @@ def train(job: TrainingJob) -> dict[str, Any]:
                     "restored_best_epoch": result.restored_best,
                     "device": plan.device, "metrics_delivery": delivery,
                     "warm_started_from": warm_started, "input_fingerprint": fingerprint})
-    from training_lib.pipeline.reference_step import reference_step
-
     outcome.update(reference_step(job, dataset, outcome))  # same splits, classical model
     if incremental is not None:
         from training_lib.incremental.step import judge_finetune
