@@ -8,8 +8,11 @@ model: its loader -> its builder -> plain `model.fit` for the schedule below (no
 engine, checkpoints or MLflow: this measures the models, not the platform) -> the
 task's held-out test metric and trivial baseline from `training/evaluation.py`.
 
-Prints one row per model (metric, test score, baseline, lift, split sizes, seconds)
-and ends with one JSON line {"bench": "models", ...}. A model whose data is missing is
+Prints one row per model (metric, test score, baseline, the classical reference of
+`training/references/` on the same split, the gap to it, split sizes, training and
+reference seconds) and ends with one JSON line {"bench": "models", ...}. The reference
+runs on one BLAS/OpenMP thread, as in the worker; scikit-learn's import (once per worker
+process) is timed apart, as "sklearn_import_s". A model whose data is missing is
 listed with the reason instead of a score. Goal: every model beats its baseline by a
 clear margin: a lift of at least 0.1 (accuracy, exact match, R^2), or of half of what
 the baseline left to gain where that is less (a majority class of 89% leaves 0.11).
@@ -103,6 +106,7 @@ def bench_model(name: str, root: Path, settings: Any, routing: Any,
     from training_lib.config.model_specs import MODELS
     from training_lib.models.resolve import build_model
     from training_lib.training.evaluation import evaluate
+    from training_lib.training.references.registry import run_reference
 
     spec = MODELS[name]
     epochs, batch_size, learning_rate = schedule
@@ -124,6 +128,7 @@ def bench_model(name: str, root: Path, settings: Any, routing: Any,
     model.fit(dataset.x["train"], dataset.y["train"], batch_size=batch_size, epochs=epochs,
               shuffle=True, verbose=0)
     t2 = time.perf_counter()
+    reference = run_reference(spec.loader, dataset, spec.task, threads=1)  # as the worker
     scores = evaluate(spec.task, model, dataset)
     metric, baseline = scores["metric"], scores["baseline"]
     task = dataset.info.get("task", spec.task)
@@ -137,6 +142,12 @@ def bench_model(name: str, root: Path, settings: Any, routing: Any,
            "n_test": dataset.size("test"), "epochs": epochs, "batch_size": batch_size,
            "learning_rate": learning_rate, "parameters": int(model.count_params()),
            "load_s": round(t1 - t0, 1), "fit_s": round(t2 - t1, 1)}
+    if reference is not None:
+        out.update({"reference": round(reference["metric"], 4),
+                    "reference_model": reference["model"],
+                    "gap": round(metric - reference["metric"], 4),
+                    "reference_s": round(reference["seconds"], 2),
+                    "reference_share": round(reference["seconds"] / max(t2 - t1, 1e-9), 3)})
     if name == "multimodal_service":
         out["test_with_only"] = single_modality_scores(model, dataset)
     out["seconds"] = round(time.perf_counter() - t0, 1)
@@ -172,17 +183,20 @@ def schedule_of(name: str, settings: Any) -> tuple[int, int, float]:
 
 def print_table(rows: list[dict[str, Any]]) -> None:
     """The README table (Markdown)."""
-    print("| model | task | metric | test | baseline | lift | error cut | train/test | epochs "
-          "| seconds |")
-    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| model | task | metric | test | baseline | lift | error cut | reference | gap "
+          "| train/test | epochs | train s | reference s |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         if "skipped" in r:
             print(f"| {r['model']} | {r['task']} | {r['metric']} | skipped: {r['skipped']} "
-                  "| | | | | | |")
+                  "| | | | | | | | | |")
             continue
+        cut = f"{r['error_cut']:.2f}" if r["error_cut"] is not None else "-"
+        ref = (f"{r['reference']:.3f} | {r['gap']:+.3f}" if "reference" in r else "- | -")
         print(f"| {r['model']} | {r['task']} | {r['metric']} | {r['test']:.3f} | "
-              f"{r['baseline']:.3f} | {r['lift']:+.3f} | {r['error_cut']:.2f} | "
-              f"{r['train']}/{r['n_test']} | {r['epochs']} | {r['seconds']:.1f} |")
+              f"{r['baseline']:.3f} | {r['lift']:+.3f} | {cut} | {ref} | "
+              f"{r['train']}/{r['n_test']} | {r['epochs']} | {r['fit_s']:.1f} | "
+              f"{r.get('reference_s', 0.0):.2f} |")
 
 
 def clear_win(row: dict[str, Any]) -> bool:
@@ -206,6 +220,13 @@ def main(argv: list[str] | None = None) -> int:
     root, demo_s = demo_folder(args.data)
     settings, routing, scan_s = route_models(root, names)
     print(f"data {root}: demo {demo_s:.1f} s, scan + route {scan_s:.1f} s", flush=True)
+    t0 = time.perf_counter()
+    # scikit-learn's import, once per worker process: timed apart from every reference
+    import sklearn.ensemble  # noqa: F401
+    import sklearn.feature_extraction.text  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
+
+    sklearn_s = time.perf_counter() - t0
     rows = []
     for name in names:
         epochs, batch_size, lr = schedule_of(name, settings)
@@ -225,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
         "not_clear": [r["model"] for r in scored if not clear_win(r)],
         "skipped": [r["model"] for r in rows if "skipped" in r],
         "min_lift": min((r["lift"] for r in scored), default=None),
+        "below_reference": [r["model"] for r in scored if r.get("gap", 0) < -0.01],
+        "max_reference_share": max((r.get("reference_share", 0) for r in scored), default=None),
+        "sklearn_import_s": round(sklearn_s, 2),
         "demo_s": round(demo_s, 1), "scan_route_s": round(scan_s, 1),
         "total_s": round(time.perf_counter() - started, 1),
     }

@@ -71,6 +71,16 @@ def mlflow_ui_url() -> str | None:
     return url.rstrip("/") if url.startswith(("http://", "https://")) else None
 
 
+# MLflow 3's UI opens every experiment in its GenAI view (a per-browser switch that ignores
+# the experiment's `mlflow.experimentKind` tag) unless the address asks for this one
+ML_VIEW = "workflowType=machine_learning"
+
+
+def mlflow_ui_page(base: str, route: str = "experiments") -> str:
+    """An MLflow UI address that opens `route` in the model-training view."""
+    return f"{base.rstrip('/')}/#/{route}?{ML_VIEW}"
+
+
 def mlflow_artifacts_dir() -> Path:
     return mlflow_dir() / "artifacts"
 

@@ -16,3 +16,10 @@ def test_mlflow_ui_url(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.setenv("TLIB_MLFLOW_UI_URL", "http://localhost:5000/")
     assert settings.mlflow_ui_url() == "http://localhost:5000"
     assert settings.mlflow_tracking_uri() == "http://mlflow:5000/"
+
+
+def test_mlflow_ui_pages_open_in_the_model_training_view():
+    from training_lib import settings
+
+    assert settings.mlflow_ui_page("http://localhost:5000/", "experiments/3/runs/r1") == \
+        "http://localhost:5000/#/experiments/3/runs/r1?workflowType=machine_learning"

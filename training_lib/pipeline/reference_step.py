@@ -21,6 +21,10 @@ from training_lib.runs.files import write_json
 # `job` below is the worker's TrainingJob (not imported: the worker imports this module)
 
 log = logging.getLogger(__name__)
+# BLAS/OpenMP threads of the references: at their sizes a second thread only adds
+# contention (the controller's gradient boosting: 0.4 s on one thread, 2.8 s on two
+# busy cores)
+REFERENCE_THREADS = 1
 
 
 def reference_step(job: Any, dataset: Dataset, outcome: dict[str, Any]) -> dict[str, Any]:
@@ -28,9 +32,9 @@ def reference_step(job: Any, dataset: Dataset, outcome: dict[str, Any]) -> dict[
     from training_lib.registry import tracking
     from training_lib.training.references.registry import run_reference
 
-    task, metric, threads = outcome["task"], outcome["metric"], job.plan.cpu_threads
+    task, metric = outcome["task"], outcome["metric"]
     try:
-        ref = run_reference(job.spec.loader, dataset, task, threads=threads)
+        ref = run_reference(job.spec.loader, dataset, task, threads=REFERENCE_THREADS)
     except ValueError as e:  # e.g. a feature the estimator cannot take: recorded, not hidden
         log.warning("%s: the reference failed: %s", job.model, e)
         return {"reference": None, "reference_error": f"{type(e).__name__}: {e}"[:500]}
@@ -74,7 +78,7 @@ def label_issues_step(job: Any, dataset: Dataset, task: str) -> dict[str, Any] |
     if not keys or not all(k in paths for k in keys):
         return {"skipped": "its training rows are records, not files"}
     found = find_label_issues(job.spec.loader, dataset, task, paths=paths,
-                              threads=job.plan.cpu_threads)
+                              threads=REFERENCE_THREADS)
     if found is None:
         return {"skipped": "no reference with class probabilities, or too few rows per class"}
     folder = job.folder

@@ -307,6 +307,10 @@ def evaluate(ctx: RunContext) -> dict[str, Any]:
                                     "reference_model": r.get("reference_model", ""),
                                     "reference_lift": r["test_metric"] - r["reference"],
                                     "reference_seconds": r.get("reference_seconds")})
+            if r.get("stop_reason"):  # where training stopped and why (config/schedule.py)
+                rows[model].update({"stopped_at_epoch": r.get("stopped_at_epoch"),
+                                    "epoch_budget": r.get("epochs"),
+                                    "stop_reason": r["stop_reason"]})
             if (r.get("label_issues") or {}).get("n_flagged") is not None:
                 rows[model]["label_issues"] = r["label_issues"]["n_flagged"]
             if r.get("reused"):

@@ -185,8 +185,8 @@ def _log_to_mlflow(ctx: RunContext, paths: dict[str, Path]) -> str | None:
                             f"server {settings.mlflow_tracking_uri()!r}")
     ui_url = settings.mlflow_ui_url()
     if ui_url:
-        return (f"{ui_url}/#/experiments/{run.info.experiment_id}/runs/{parent}/"
-                f"artifacts/report/{HTML}")
+        return settings.mlflow_ui_page(
+            ui_url, f"experiments/{run.info.experiment_id}/runs/{parent}/artifacts/report/{HTML}")
     return f"{run.info.artifact_uri}/report/{HTML}"
 
 

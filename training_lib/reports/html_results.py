@@ -31,6 +31,11 @@ def results_section(report: dict[str, Any]) -> str:
         return section("Results", "<p>No evaluation recorded (evaluate did not run).</p>")
     warning = "".join(f"<p class='bad'>Not promoted, below its classical reference: "
                       f"{html.escape(line)}</p>" for line in below)
+    stops = "".join(
+        f"<li>{html.escape(model)}: stopped after epoch {r['stopped_at_epoch']} of "
+        f"{r.get('epoch_budget')}: {html.escape(r['stop_reason'])}</li>"
+        for model, r in sorted(report["evaluation"].items()) if r.get("stop_reason"))
+    warning += f"<p class='meta'>Training stopped:</p><ul>{stops}</ul>" if stops else ""
     note = ("<p class='meta'>reference: a classical scikit-learn model trained on the same "
             "train split and scored on the same test split; lift: test minus the trivial "
             "baseline; vs reference: test minus the reference.</p>")

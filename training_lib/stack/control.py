@@ -129,7 +129,7 @@ def _up(timeout: float) -> int:
     pools = probed_pools()
     upsert_pools(AirflowApi(), pools)
     print(f"training pools: {pools}")
-    print(f"Airflow UI: {stack_env.airflow_url()}   MLflow UI: {stack_env.mlflow_url()}")
+    print(f"Airflow UI: {stack_env.airflow_url()}   MLflow UI: {settings.mlflow_ui_page(stack_env.mlflow_url())}")
     # each password is shown on the terminal once, when generated; never in a log file
     if new_airflow_password:
         print(f"Airflow login (generated now, shown once, kept in {stack_env.passwords_file()}, "

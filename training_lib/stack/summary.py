@@ -2,6 +2,7 @@
 and registered version, the report path, the UI URLs and the login."""
 from __future__ import annotations
 
+from training_lib import settings
 from training_lib.runs.context import run_dir_for
 from training_lib.runs.failure import failure_line, read_failure
 from training_lib.runs.files import read_json
@@ -44,7 +45,7 @@ def summary_lines(dag_id: str, run_id: str, *, stack_up: bool, state: str,
         # the passwords were shown once by `make up`; here only where they are kept
         lines += [f"Airflow UI: {stack_env.airflow_url()}/dags/{dag_id}   "
                   f"login: admin (password in {stack_env.passwords_file()})",
-                  f"MLflow UI:  {stack_env.mlflow_url()}   "
+                  f"MLflow UI:  {settings.mlflow_ui_page(stack_env.mlflow_url())}   "
                   f"login: admin (password in {stack_env.mlflow_credentials_file()})",
                   "the UIs stay up until `make down`"]
     return lines

@@ -55,10 +55,17 @@ def tiny(name: str) -> Dataset:
         xs, ys = _split(x, y)
         return Dataset(name, xs, ys, None, {"vocab_size": 14, "input_length": 7,
                                             "output_length": 3, "vocab": list("0123456789+-")})
-    elif name == "logic_model":
-        x, info = rng.integers(1, 8, (N, 9)).astype("int32"), {"vocab_size": 8, "input_length": 9}
+    elif name == "logic_model":  # parse trees: (token, left, right) per node, root last
+        from training_lib.data.loaders.sequences import (encode_tree, parse_proposition,
+                                                         proposition_tokens)
+        texts = ["True and not False", "(False or True) and True", "not (True or False)",
+                 "False"] * (N // 4)
+        vocab = {w: i + 2 for i, w in enumerate(["(", ")", "False", "True", "and", "not", "or"])}
+        x = np.stack([encode_tree(parse_proposition(proposition_tokens(t)), vocab, 9)
+                      for t in texts])
+        info = {"vocab_size": 9, "max_nodes": 9}
         classes = ["false", "true"]
-        labels = labels % 2
+        labels = np.asarray([eval(t) for t in texts], dtype="int32")
     else:
         width = {"environment_simulator": 3, "adaptive_learning_controller": 4,
                  "alpha_deep_model": 12, "data_analysis_model": 5}[name]
@@ -80,7 +87,8 @@ def tiny(name: str) -> Dataset:
 
 # models with layers beyond the plain ones (custom, inverted Normalization, adaptive
 # pooling) are also loaded back from disk, as the registry and serving do
-RELOADED = ("multimodal_service", "environment_simulator", "vision_service")
+RELOADED = ("multimodal_service", "environment_simulator", "vision_service",
+            "causal_reasoning_engine", "logic_model")
 _TRAINED: dict[str, tuple[keras.Model, Dataset]] = {}
 
 

@@ -1,7 +1,7 @@
 """References for the concept and logic records, and for tables.
 
 propositions -> counts of token 1-3-grams, random forest (the tokens are rebuilt from the
-loader's vocabulary: `info["vocab"]`, ids from 2);
+loader's vocabulary: `info["vocab"]`, ids from 2; a parse tree is read in post-order);
 strategy (numeric context -> class) and tables -> histogram gradient boosting (tables: a
 classifier or a regressor, as the target column made the task; missing cells stay NaN);
 environment (regression) -> standardized inputs, ridge;
@@ -25,9 +25,14 @@ def _matrix(dataset: Dataset, split: str) -> np.ndarray:
 
 
 def _sentences(dataset: Dataset, split: str) -> list[str]:
+    """Each row's tokens as text: token ids (n, L), or parse-tree nodes (n, nodes, 3) of
+    (token id, left, right) in post-order, read as their tokens in that order."""
     vocab = dataset.info.get("vocab") or []
+    ids = np.asarray(dataset.x[split])
+    if ids.ndim == 3:
+        ids = ids[..., 0]
     return [" ".join(vocab[i - 2] if 2 <= i < len(vocab) + 2 else "<unk>" for i in row if i)
-            for row in np.asarray(dataset.x[split])]
+            for row in ids]
 
 
 @register_reference("propositions")
@@ -38,7 +43,7 @@ def propositions(dataset: Dataset, task: str) -> Reference:
 
     grams = CountVectorizer(ngram_range=(1, 3), token_pattern=r"\S+", lowercase=False)
     forest = RandomForestClassifier(n_estimators=200, min_samples_leaf=2, random_state=SEED)
-    return Reference("token 1-3-gram counts, random forest", _sentences,
+    return Reference("token 1-3-gram counts (post-order), random forest", _sentences,
                      make_pipeline(grams, forest))
 
 

@@ -115,6 +115,10 @@ def test_propositions_and_pairs():
     logic = run_reference("propositions", _split(ids, labels, ["false", "true"],
                                                  {"vocab": vocab}), "classification")
     assert logic["metric"] == 1.0
+    trees = np.stack([ids, np.zeros_like(ids), np.zeros_like(ids)], axis=-1)  # (n, nodes, 3)
+    assert run_reference("propositions", _split(trees, labels, ["false", "true"],
+                                                {"vocab": vocab}), "classification")[
+        "metric"] == 1.0
     labels = RNG.integers(0, 2, 200)
     pairs = {"image": np.zeros((200, 8, 8, 3), np.uint8), "audio": RNG.normal(size=(200, 4, 5)),
              "text": np.zeros((200, 6), np.int32), "present": np.ones((200, 3), np.float32)}
