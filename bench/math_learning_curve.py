@@ -74,8 +74,10 @@ def main(argv: list[str] | None = None) -> int:
                        patience=spec.patience, log_every_steps=100_000)
         store = CheckpointStore(family.TMP / f"ckpt-math-{size}", keep_last=1, asynchronous=False)
         start = time.perf_counter()
-        result = ResumableFit(model, dataset, plan, store,
-                              extra_callbacks=[TimeCap(args.max_minutes * 60)]).run()
+        cap = TimeCap(args.max_minutes * 60)
+        result = ResumableFit(model, dataset, plan, store, extra_callbacks=[cap]).run()
+        if result.stop_reason == "stopped by a monitor":  # the only other stopper here
+            result.stop_reason = f"time cap ({args.max_minutes:g} min)"
         store.close()
         scores = evaluate(spec.task, model, dataset)
         point = {"records": size, "train/val/test": f"{dataset.size('train')}/"

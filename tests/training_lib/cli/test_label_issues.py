@@ -4,7 +4,7 @@ from __future__ import annotations
 from training_lib.cli import main
 from training_lib.runs.context import start_run
 
-from tests.training_lib.reports.test_report_reference import ISSUES
+from tests.fixtures.label_issues import ISSUES
 
 
 def test_label_issues_prints_the_flagged_files(tmp_path, capsys):

@@ -10,12 +10,7 @@ import re
 from training_lib.reports.build import build_report
 from training_lib.runs.context import start_run
 
-ISSUES = {"model": "vision_service", "round": 1, "method": "cleanlab, 5-fold",
-          "n_train": 400, "n_flagged": 2, "seconds": 0.4, "issues": [
-              {"row": 7, "key": "h7", "files": ["images/3/a.png"], "given": "3",
-               "suggested": "8", "confidence": 0.97, "given_probability": 0.01},
-              {"row": 9, "key": "h9", "files": ["images/1/b.png"], "given": "1",
-               "suggested": "7", "confidence": 0.88, "given_probability": 0.05}]}
+from tests.fixtures.label_issues import ISSUES
 
 
 def _run(tmp_path):
