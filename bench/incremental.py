@@ -118,7 +118,9 @@ def new_model(name: str, data: Dataset, seed: int, previous=None) -> keras.Model
 def load_champion(path: Path) -> keras.Model:
     import training_lib.models.blocks  # noqa: F401  (custom layers)
 
-    return keras.saving.load_model(path)
+    from training_lib.models.saving import load_model
+
+    return load_model(path)
 
 
 def run_model(name: str, dataset: Dataset, nights: dict[str, int], seed: int) -> list[dict]:

@@ -14,13 +14,12 @@ pytestmark = pytest.mark.slow
 
 
 def _weights(dag_id: str, run_id: str) -> list[np.ndarray]:
-    import keras
-
+    from training_lib.models.saving import load_model
     from training_lib.runs.context import run_dir_for
     from training_lib.runs.folder import RunFolder
 
     path = RunFolder(run_dir_for(dag_id, run_id)).round("logic_model", 1).model_file
-    return keras.saving.load_model(path).get_weights()
+    return load_model(path).get_weights()
 
 
 def test_sigkill_mid_epoch_is_retried_and_resumes_exactly(live_stack):

@@ -262,11 +262,9 @@ def load_participants(ctx: "RunContext", round_index: int,
                       models: list[str]) -> tuple[list[Participant], dict[str, str]]:
     import json
 
-    import keras
-
-    import training_lib.models.blocks  # noqa: F401  (registers custom layers)
     from training_lib.collab.pairs import view_of
     from training_lib.models.resolve import spec_for
+    from training_lib.models.saving import load_model
 
     participants, skipped = [], {}
     for name in models:
@@ -277,7 +275,7 @@ def load_participants(ctx: "RunContext", round_index: int,
             continue
         result = json.loads(folder.result.read_text())
         try:
-            model = keras.saving.load_model(folder.model_file, compile=False)
+            model = load_model(folder.model_file, compile=False)
         except Exception as e:  # noqa: BLE001 - an unreadable model is this model's problem
             skipped[name] = f"{folder.model_file} could not be loaded: {e}"
             continue

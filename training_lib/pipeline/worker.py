@@ -30,6 +30,11 @@ from training_lib.data.records import FileRecord
 from training_lib.errors import TrainingError
 from training_lib.models.resolve import build_model, spec_for
 from training_lib.pipeline.reference_step import reference_step
+from training_lib.pipeline.worker_checks import (
+    is_out_of_memory,
+    low_disk_check,
+    out_of_memory_message,
+)
 from training_lib.resources.plan import ModelPlan, ResourcePlan
 from training_lib.runs.context import RunContext, load_run
 from training_lib.runs.files import write_json
@@ -203,17 +208,14 @@ def warm_start(job: TrainingJob, model: Any) -> str | None:
         log.warning("%s: round %d has no model from round %d; starting fresh", job.model,
                     job.round_index, job.round_index - 1)
         return None
-    import keras
-
-    import training_lib.models.blocks  # noqa: F401  (registers custom layers for loading)
-
+    from training_lib.models.saving import load_model
     from training_lib.training.optimizer_state import carry_optimizer_state
 
     try:  # compiled, to continue its optimizer's state (moments, step count) too
-        old = keras.saving.load_model(previous)
+        old = load_model(previous)
     except Exception as e:  # noqa: BLE001 - e.g. a custom loss that cannot be rebuilt
         log.warning("%s: loading %s without its optimizer state: %s", job.model, previous, e)
-        old = keras.saving.load_model(previous, compile=False)
+        old = load_model(previous, compile=False)
     model.set_weights(old.get_weights())
     carried = carry_optimizer_state(getattr(old, "optimizer", None), model)
     log.info("%s: round %d starts from %s (optimizer state %s)", job.model, job.round_index,
@@ -351,38 +353,6 @@ def evaluate_and_save(job: TrainingJob, model: Any, dataset: Dataset,
         "parameters": model.count_params(), "host": settings.host_name(),
         "try_number": ctx.try_number, "sources": len(dataset.sources), "finished": time.time(),
     }
-
-
-def low_disk_check(path: Path, min_gb: float) -> Any:
-    """A pause condition: free disk at the checkpoint folder under `min_gb`."""
-    import psutil
-
-    def check() -> str | None:
-        free = psutil.disk_usage(str(path)).free / 1e9
-        return (f"{free:.2f} GB free at {path}, under min_disk_space_gb {min_gb}"
-                if free < min_gb else None)
-
-    return check
-
-
-OOM_MARKERS = ("RESOURCE_EXHAUSTED", "ResourceExhaustedError", "out of memory", "OOM when allocating",
-               "Cannot allocate memory", "CUDA_ERROR_OUT_OF_MEMORY")
-
-
-def is_out_of_memory(error: BaseException) -> bool:
-    return isinstance(error, MemoryError) or any(m in f"{type(error).__name__}: {error}"
-                                                 for m in OOM_MARKERS)
-
-
-def out_of_memory_message(model: str, plan: ModelPlan, error: BaseException) -> str:
-    cap = (f"GPU memory cap {plan.gpu_memory_mb} MB" if plan.gpu_memory_mb
-           else f"planned host memory {plan.memory_mb} MB")
-    first = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
-    return (f"{model}: out of memory under its resource plan (device {plan.device}, {cap}, "
-            f"batch size {plan.batch_size}, {plan.cpu_threads} threads"
-            + (f"; {plan.note}" if plan.note else "") + f"): {first}. Lower the model's "
-            "batch_size (models.<name>.batch_size in the preset) or give it a device with more "
-            "memory; the plan is in the run folder's plan.json")
 
 
 def _first_rows(x: Any, n: int) -> Any:

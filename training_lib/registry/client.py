@@ -197,8 +197,12 @@ def delete_alias(model: str, alias: str) -> None:
 
 
 def load_keras_model(model: str, version: str) -> Any:
-    """The Keras model of a registered version (custom layers must be imported first)."""
+    """The Keras model of a registered version (the project's custom layers registered)."""
     import mlflow
+
+    from training_lib.models.saving import register_custom_objects
+
+    register_custom_objects()
 
     def load() -> Any:
         client()  # points the fluent API at our store

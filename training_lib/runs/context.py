@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from training_lib import settings
+from training_lib.config.model_specs import MODELS
 from training_lib.config.presets import Preset, as_tuples, load_preset, validate_settings
 from training_lib.config.schema import PresetModel
 from training_lib.errors import PresetError
@@ -72,11 +73,17 @@ def start_run(dag_id: str, run_id: str, preset_name: str, params: dict[str, Any]
     overrides: dict[str, Any] = {}
     if params.get("data_folder"):
         overrides["data_root"] = str(params["data_folder"])
-    if params.get("epochs"):  # the trigger form's epochs win over per-model epochs too
-        overrides["epochs"] = int(params["epochs"])
-        overrides["models"] = {name: {k: v for k, v in o.model_dump().items()
-                                      if v is not None and k != "epochs"}
-                               for name, o in preset.settings.models.items()}
+    if params.get("epochs"):
+        # the trigger form's epochs win over per-model epochs and epoch budgets: a model
+        # override's `epochs` is obeyed exactly (config/schedule.py)
+        epochs = int(params["epochs"])
+        current = {name: o.model_dump(exclude_none=True)
+                   for name, o in preset.settings.models.items()}
+        targets = preset.models or [*MODELS, *preset.settings.custom_models]  # auto: any
+        names = {*current, *targets}
+        overrides["epochs"] = epochs
+        overrides["models"] = {name: {**current.get(name, {}), "epochs": epochs}
+                               for name in sorted(names)}
     preset = preset.with_overrides(**overrides)
     wanted = [m for m in (params.get("models") or []) if m]
     available = preset.models or list(params.get("auto_models") or [])

@@ -30,6 +30,7 @@ import numpy as np
 from training_lib.data.dataset import Dataset
 from training_lib.errors import CheckpointError, TrainingError
 from training_lib.training.checkpoints import Checkpoint, CheckpointStore
+from training_lib.training.early_stopping import EarlyStopping
 
 log = logging.getLogger(__name__)
 
@@ -78,37 +79,6 @@ class FitResult:
     stop_reason: str = ""  # "epoch budget", "early stopping: ...", "stopped by a monitor"
     best_epoch: int | None = None  # the epoch of the best monitored value (early stopping)
     restored_best: bool = False  # the weights are the best epoch's, not the last one's
-
-
-@dataclass
-class EarlyStopping:
-    """Patience bookkeeping, saved in each checkpoint's state so resume keeps it."""
-
-    monitor: str
-    mode: str
-    patience: int
-    best: float | None = None
-    best_epoch: int | None = None
-    wait: int = 0
-
-    def update(self, epoch: int, metrics: dict[str, float]) -> bool:
-        """Note epoch `epoch`'s (1-based) metrics; True when patience has run out."""
-        value = metrics.get(self.monitor)
-        if value is None or value != value:  # missing or NaN: not an improvement
-            self.wait += 1
-        elif self.best is None or (value < self.best if self.mode == "min" else value > self.best):
-            self.best, self.best_epoch, self.wait = float(value), epoch, 0
-        else:
-            self.wait += 1
-        return self.wait >= self.patience
-
-    def reason(self) -> str:
-        return (f"early stopping: {self.monitor} did not improve for {self.patience} epochs "
-                f"(best {self.best:.4g} at epoch {self.best_epoch})" if self.best is not None
-                else f"early stopping: no {self.monitor} for {self.patience} epochs")
-
-    def state(self) -> dict[str, Any]:
-        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
 
 
 def epoch_permutation(seed: int, epoch: int, n: int) -> np.ndarray:

@@ -72,8 +72,8 @@ def saved_weights() -> Callable:
     """saved_weights(ctx) -> the weights of logic_model's saved model.keras."""
 
     def weights(ctx) -> list[np.ndarray]:
-        import keras
+        from training_lib.models.saving import load_model
 
-        return keras.saving.load_model(ctx.round("logic_model").model_file).get_weights()
+        return load_model(ctx.round("logic_model").model_file).get_weights()
 
     return weights

@@ -15,7 +15,8 @@ from dataclasses import FrozenInstanceError, replace
 import numpy as np
 import pytest
 
-from training_lib.pipeline.worker import TrainingJob, is_out_of_memory, out_of_memory_message
+from training_lib.pipeline.worker import TrainingJob
+from training_lib.pipeline.worker_checks import is_out_of_memory, out_of_memory_message
 from training_lib.resources.plan import ModelPlan
 
 PLAN = ModelPlan("vision_service", "gpu:0", (0,), 4096, 4, 256, 3000, "tlib_gpu", True, False,

@@ -34,3 +34,13 @@ def test_a_run_pinned_before_checkpoint_every_steps_was_retired_still_loads(tmp_
     ctx.folder.config.write_text(json.dumps(data))
     checkpoint = load_run(ctx.run_dir).settings.checkpoint
     assert checkpoint.monitor == "val_loss" and checkpoint.monitor_mode == "min"
+
+
+def test_the_trigger_forms_epochs_win_over_every_models_epoch_budget(tmp_path):
+    from training_lib.config.model_specs import MODELS
+    from training_lib.config.schedule import epoch_schedule
+
+    ctx = start_run("quick_start", "epochs_2", "quick_start", {"epochs": 2})
+    for name in ctx.selected_models:
+        assert MODELS[name].max_epochs is None or MODELS[name].max_epochs > 2
+        assert epoch_schedule(ctx.settings, MODELS[name]).epochs == 2
