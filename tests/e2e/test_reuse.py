@@ -22,7 +22,8 @@ def test_a_second_run_on_unchanged_inputs_reuses_every_model(tiny_data, airflow_
     first = dag.test(run_conf={**conf, "force_retrain": True})
     models = ("vision_service", "math_model", "logic_model")
     versions = {m: len(client.search_versions(m)) for m in models}
-    second = dag.test(run_conf=conf)
+    # explicit: dag.test() keeps the previous run_conf's values as the Params' defaults
+    second = dag.test(run_conf={**conf, "force_retrain": False})
     tis = {ti.task_id: ti for ti in second.get_task_instances()}
     states = {k: str(getattr(ti.state, "value", ti.state)) for k, ti in tis.items()}
     assert set(states.values()) == {"success"}, states

@@ -32,7 +32,7 @@ def test_sigkill_mid_epoch_is_retried_and_resumes_exactly(live_stack):
     ref = RunFolder(run_dir_for("resume_logic", reference)).round("logic_model", 1).read_result()
     per_epoch = ref["global_step"] // ref["epochs"]
 
-    run_id = live_stack.trigger("resume_logic")
+    run_id = live_stack.trigger("resume_logic", {"force_retrain": True})  # same inputs: train
     folder = RunFolder(run_dir_for("resume_logic", run_id)).round("logic_model", 1)
     deadline, killed = time.time() + 300, None
     while time.time() < deadline and killed is None:

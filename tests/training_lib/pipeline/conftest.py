@@ -27,14 +27,15 @@ def logic_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def logic_run(logic_data: Path) -> Callable:
-    """logic_run(run_id, preset="resume_logic") -> a RunContext whose logic_model is routed
-    its 400 propositions and planned on this machine."""
+    """logic_run(run_id, preset="resume_logic", params=None) -> a RunContext whose
+    logic_model is routed its 400 propositions and planned on this machine; `params` are
+    trigger params (e.g. force_retrain, so a run never reuses an earlier test's model)."""
     from training_lib.data.records import FileRecord
     from training_lib.pipeline import stages
     from training_lib.runs.context import start_run
 
-    def make(run_id: str, preset: str = "resume_logic"):
-        ctx = start_run(preset, run_id, preset, {"data_folder": str(logic_data)})
+    def make(run_id: str, preset: str = "resume_logic", params: dict | None = None):
+        ctx = start_run(preset, run_id, preset, {"data_folder": str(logic_data), **(params or {})})
         body = (logic_data / "logic" / "propositions.jsonl").read_bytes()
         record = FileRecord("logic/propositions.jsonl", len(body), 0,
                             hashlib.sha256(body).hexdigest(), "json", "jsonl",

@@ -16,7 +16,7 @@ from training_lib.runs.faults import read_faults, record_fault
 
 @pytest.mark.slow
 def test_hung_step_is_caught_recorded_and_the_retry_resumes(logic_run, monkeypatch):
-    ctx = logic_run("hang-1", preset="hang_logic")
+    ctx = logic_run("hang-1", preset="hang_logic", params={"force_retrain": True})
     monkeypatch.setenv("TLIB_INJECT", "hang_at_step=12")
     with pytest.raises(TrainingStalled, match="no training step completed"):
         stages.train_model(ctx, "logic_model", log_line=lambda line: None)
@@ -102,7 +102,7 @@ def test_a_killed_worker_is_recorded_in_full_and_its_retry_in_one_line(logic_run
     from training_lib.pipeline.noise import is_noise
     from training_lib.runs.retries import retry_line, run_retries
 
-    ctx = logic_run("kill-1")
+    ctx = logic_run("kill-1", params={"force_retrain": True})  # never a reused earlier run
     folder = ctx.round("logic_model")
     killed: dict = {}
 
