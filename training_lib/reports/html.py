@@ -10,10 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from training_lib.reports.html_results import label_issues_section, results_section
-from training_lib.reports.html_table import Raw as _raw
-from training_lib.reports.html_table import num as _num
-from training_lib.reports.html_table import section as _section
-from training_lib.reports.html_table import table as _table
+from training_lib.reports.html_table import Raw, num, section, table
 from training_lib.reports.plots import SEVERITY_COLORS
 
 CSS = """
@@ -57,21 +54,21 @@ def render_html(report: dict[str, Any], figures: dict[str, Path], out_dir: Path)
              f"<style>{CSS}</style><script>{SCRIPT}</script></head><body><main>"]
     parts.append(_header(report))
     parts.append(results_section(report))
-    parts.append(_section("Training progress", _figure(figures, "training_progress")))
-    parts.append(_section("Anomalies", _figure(figures, "anomaly_detection_heatmap")
+    parts.append(section("Training progress", _figure(figures, "training_progress")))
+    parts.append(section("Anomalies", _figure(figures, "anomaly_detection_heatmap")
                           + _anomalies(report["anomalies"]["events"])))
-    parts.append(_section("Faults", _faults(report["faults"], report["problems"])))
-    parts.append(_section("System resources", _figure(figures, "system_resources")
+    parts.append(section("Faults", _faults(report["faults"], report["problems"])))
+    parts.append(section("System resources", _figure(figures, "system_resources")
                           + _system(report["system"])))
-    parts.append(_section("Data quality", _data_quality(report, out_dir)))
-    parts.append(_section("Likely mislabeled", label_issues_section(report.get("label_issues")
+    parts.append(section("Data quality", _data_quality(report, out_dir)))
+    parts.append(section("Likely mislabeled", label_issues_section(report.get("label_issues")
                                                                      or {})))
-    parts.append(_section("Registry decisions", _registry(report["registry"])))
+    parts.append(section("Registry decisions", _registry(report["registry"])))
     if report["knowledge"]:
-        parts.append(_section("Collaborative rounds", _knowledge(report["knowledge"])))
+        parts.append(section("Collaborative rounds", _knowledge(report["knowledge"])))
     if report["incremental"]:
-        parts.append(_section("Incremental learning", _incremental(report["incremental"])))
-    parts.append(_section("Trends across runs of this preset",
+        parts.append(section("Incremental learning", _incremental(report["incremental"])))
+    parts.append(section("Trends across runs of this preset",
                           _trends(report["trends"]) + _figure(figures, "run_trends")))
     parts.append(f"<p class='meta'>Generated {e(report['generated'])} from "
                  f"<code>{e(report['run_dir'])}</code>; every number above comes from that "
@@ -119,10 +116,10 @@ def _anomalies(events: list[dict[str, Any]]) -> str:
     for a in events:
         color = SEVERITY_COLORS.get(a.get("severity", ""), "#000")
         rows.append([_time(a.get("time")), a["model"], a.get("round", 1), a["step"], a["kind"],
-                     _raw(f"<span class='sev' style='color:{color}'>"
+                     Raw(f"<span class='sev' style='color:{color}'>"
                           f"{html.escape(a.get('severity', ''))}</span>"),
                      a.get("action"), a.get("outcome") or "", a.get("message", "")])
-    return _table(["time", "model", "round", "step", "kind", "severity", "action", "outcome",
+    return table(["time", "model", "round", "step", "kind", "severity", "action", "outcome",
                    "detail"], rows)
 
 
@@ -131,7 +128,7 @@ def _faults(faults: list[dict[str, Any]], problems: list[str]) -> str:
         return "<p>No retries, rollbacks, injected faults or failures were recorded.</p>"
     rows = [[f.get("model") or "", f.get("round") or "", f["kind"], f["detail"]] for f in faults]
     rows += [["", "", "run", p] for p in problems]
-    return _table(["model", "round", "kind", "detail"], rows)
+    return table(["model", "round", "kind", "detail"], rows)
 
 
 def _system(system: dict[str, Any]) -> str:
@@ -143,13 +140,13 @@ def _system(system: dict[str, Any]) -> str:
                 + (f", {g['temp_c_max']} °C" if g.get("temp_c_max") is not None else "")
                 for i, g in sorted(s["gpus"].items())) or "none"
             rows.append([model, round_key.removeprefix("round_"), s["samples"],
-                         _num(s["seconds"], 0), _num(s["cpu_percent_mean"], 0),
-                         _num(s["cpu_percent_max"], 0), _num(s["rss_mb_max"], 0),
-                         f"{100 * s['memory_fraction_max']:.1f}%", _num(s.get("written_mb"), 1),
+                         num(s["seconds"], 0), num(s["cpu_percent_mean"], 0),
+                         num(s["cpu_percent_max"], 0), num(s["rss_mb_max"], 0),
+                         f"{100 * s['memory_fraction_max']:.1f}%", num(s.get("written_mb"), 1),
                          gpus])
     if not rows:
         return "<p>No system samples were recorded.</p>"
-    return _table(["model", "round", "samples", "seconds", "CPU % mean", "CPU % max",
+    return table(["model", "round", "samples", "seconds", "CPU % mean", "CPU % max",
                    "RSS MB max", "host memory max", "written MB", "GPUs"], rows)
 
 
@@ -163,9 +160,9 @@ def _data_quality(report: dict[str, Any], out_dir: Path) -> str:
                      f"{scan.get('changed', 0)} changed, {scan.get('deleted', 0)} deleted, "
                      f"{scan.get('unchanged', 0)} unchanged); fingerprint "
                      f"<code>{e(str(scan.get('fingerprint', ''))[:16])}</code>.</p>")
-        parts.append(_table(["file type", "files"], sorted((scan.get("by_type") or {}).items())))
+        parts.append(table(["file type", "files"], sorted((scan.get("by_type") or {}).items())))
         if scan.get("flags"):
-            parts.append(_table(["quality flag", "files"], sorted(scan["flags"].items())))
+            parts.append(table(["quality flag", "files"], sorted(scan["flags"].items())))
     if validation:
         ok = validation.get("success")
         parts.append(f"<p>Great Expectations: <span class='{'ok' if ok else 'bad'}'>"
@@ -192,14 +189,14 @@ def _labels(routing: dict[str, Any]) -> str:
         rows = [[g["folder"], g.get("source", ""), g.get("type") or "",
                  ", ".join(f"{k} ({n})" for k, n in sorted(g["classes"].items()))]
                 for g in groups]
-        parts.append(_table(["folder", "labels from", "type", "classes (files)"], rows))
+        parts.append(table(["folder", "labels from", "type", "classes (files)"], rows))
     dropped = routing.get("dropped_classes") or {}
     if dropped:
         rows = [[model, label, len(paths), ", ".join(paths[:5]) + (" ..." if len(paths) > 5 else "")]
                 for model, classes in sorted(dropped.items())
                 for label, paths in sorted(classes.items())]
         parts.append("<p>Classes dropped from training (fewer than <code>min_class_files</code> "
-                     "files):</p>" + _table(["model", "class", "files", "paths"], rows))
+                     "files):</p>" + table(["model", "class", "files", "paths"], rows))
     return "".join(parts)
 
 
@@ -209,17 +206,17 @@ def _registry(registry: dict[str, Any]) -> str:
     rows = [[model, d.get("version") or "none", d.get("tag", ""), ", ".join(d.get("aliases") or []),
              d.get("champion_before") or "", d.get("reason", "")]
             for model, d in sorted(registry.items())]
-    table = _table(["model", "version", "tag", "aliases", "champion before", "reason"], rows)
+    html = table(["model", "version", "tag", "aliases", "champion before", "reason"], rows)
     moves = [[model, m["time"] + (" (noticed)" if m.get("noticed") else ""), m["who"],
               m["action"], m["alias"], f"v{m['from']}" if m["from"] else "none",
               f"v{m['to']}" if m["to"] else "none", m["why"]]
              for model, d in sorted(registry.items()) for m in d.get("alias_history") or []]
     if moves:
-        table += ("<p>Latest alias moves (full history: <code>python -m training_lib history "
+        html += ("<p>Latest alias moves (full history: <code>python -m training_lib history "
                   "MODEL</code>; a hand edit in the MLflow UI carries the time it was "
-                  "noticed):</p>" + _table(["model", "time (UTC)", "who", "action", "alias",
+                  "noticed):</p>" + table(["model", "time (UTC)", "who", "action", "alias",
                                             "from", "to", "why"], moves))
-    return table
+    return html
 
 
 def _knowledge(knowledge: list[dict[str, Any]]) -> str:
@@ -230,7 +227,7 @@ def _knowledge(knowledge: list[dict[str, Any]]) -> str:
         rows.append([k["round"], ", ".join(k.get("finished") or []),
                      ", ".join(k.get("skipped_failed") or []),
                      "; ".join(f"{key}: {_short(v)}" for key, v in sorted(rest.items()))])
-    return _table(["round", "finished", "skipped or failed", "shared knowledge"], rows)
+    return table(["round", "finished", "skipped or failed", "shared knowledge"], rows)
 
 
 def _incremental(incremental: dict[str, Any]) -> str:
@@ -241,7 +238,7 @@ def _incremental(incremental: dict[str, Any]) -> str:
     parts = [f"<p>{html.escape(str(detection.get('message', '')))}</p>"]
     found = detection.get("models") or {}
     if found:
-        parts.append(_table(["model", "new files", "not judged yet", "baseline / why skipped"],
+        parts.append(table(["model", "new files", "not judged yet", "baseline / why skipped"],
                             [[m, e.get("new_files", ""), e.get("not_yet_judged", ""),
                               e["reason"] if e.get("skip") else e.get("note", "")]
                              for m, e in sorted(found.items())]))
@@ -256,11 +253,11 @@ def _incremental(incremental: dict[str, Any]) -> str:
             c = record.get(side)
             row += ([c["n"], _with_ci(c["metric_a"], c["ci_a"]), _with_ci(c["metric_b"], c["ci_b"]),
                      f"{c['p_value']:.4g} ({c['test']})"] if c else
-                    [counts.get(f"{side}_test", ""), _num((info.get("before") or {}).get(side)),
-                     _num((info.get("after") or {}).get(side)), ""])
+                    [counts.get(f"{side}_test", ""), num((info.get("before") or {}).get(side)),
+                     num((info.get("after") or {}).get(side)), ""])
         rows.append(row + [info.get("reason", "")])
     if rows:
-        parts.append(_table(["model", "verdict", "champion", "new rows", "new: champion [95% CI]",
+        parts.append(table(["model", "verdict", "champion", "new rows", "new: champion [95% CI]",
                              "new: candidate [95% CI]", "new: p", "old rows",
                              "old: champion [95% CI]", "old: candidate [95% CI]", "old: p",
                              "decision record"], rows))
@@ -268,7 +265,7 @@ def _incremental(incremental: dict[str, Any]) -> str:
 
 
 def _with_ci(value: float, ci: list[float]) -> str:
-    return f"{_num(value)} [{_num(ci[0])}, {_num(ci[1])}]"
+    return f"{num(value)} [{num(ci[0])}, {num(ci[1])}]"
 
 
 def _trends(trends: dict[str, Any]) -> str:
@@ -278,7 +275,7 @@ def _trends(trends: dict[str, Any]) -> str:
     if excluded:
         basis += ("<details><summary class='meta'>Earlier runs left out of the comparison "
                   f"({len(excluded)})</summary>"
-                  + _table(["run", "started", "why"],
+                  + table(["run", "started", "why"],
                            [[x["run_id"], _time(x.get("started")), x["reason"]]
                             for x in excluded]) + "</details>")
     if len(runs) < 2:
@@ -290,18 +287,18 @@ def _trends(trends: dict[str, Any]) -> str:
     rows = []
     for i, r in enumerate(runs):
         row: list[Any] = [("this run: " if i == len(runs) - 1 else "") + r["run_id"],
-                          _time(r["started"]), _num(r.get("pipeline_s"), 0), r.get("files") or "",
-                          _num(r.get("data_mb"), 1)]
+                          _time(r["started"]), num(r.get("pipeline_s"), 0), r.get("files") or "",
+                          num(r.get("data_mb"), 1)]
         for m in models:
             x = r["models"].get(m, {})
-            row += [_num(x.get("test")), _num(x.get("samples_per_second"), 0)]
+            row += [num(x.get("test")), num(x.get("samples_per_second"), 0)]
         rows.append(row)
     flagged = trends["regressions"]
     summary = ("<p class='bad'>Regressions against the median of earlier runs:</p><ul>"
                + "".join(f"<li>{html.escape(r['text'])}</li>" for r in flagged) + "</ul>"
                if flagged else "<p class='ok'>No regression against the median of earlier "
                "runs (test metric within 0.02, samples/s above 80%, durations below 125%).</p>")
-    return basis + summary + _table(headers, rows, highlight_last=bool(flagged))
+    return basis + summary + table(headers, rows, highlight_last=bool(flagged))
 
 
 def _time(value: Any) -> str:
