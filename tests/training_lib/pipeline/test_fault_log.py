@@ -93,7 +93,7 @@ def test_step_reached_is_the_furthest_trace_and_kind_names_the_failure(tmp_path)
 
 
 @pytest.mark.slow
-def test_a_killed_worker_is_recorded_in_full_and_its_retry_in_one_line(logic_run):
+def test_a_killed_worker_is_recorded_in_full_and_its_retry_in_one_line(logic_run, monkeypatch):
     import os
     import signal
     import threading
@@ -103,6 +103,8 @@ def test_a_killed_worker_is_recorded_in_full_and_its_retry_in_one_line(logic_run
     from training_lib.runs.retries import retry_line, run_retries
 
     ctx = logic_run("kill-1", params={"force_retrain": True})  # never a reused earlier run
+    # slow try 1 down so the 1 s heartbeat shows step 15 before the run ends on a quiet machine
+    monkeypatch.setenv("TLIB_INJECT", "delay_per_step=0.05")
     folder = ctx.round("logic_model")
     killed: dict = {}
 
