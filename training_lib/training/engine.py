@@ -28,7 +28,9 @@ import keras
 import numpy as np
 
 from training_lib.data.dataset import Dataset
+from training_lib.data.rows import is_streamed
 from training_lib.errors import CheckpointError, TrainingError
+from training_lib.training.batches import RowBatches
 from training_lib.training.checkpoints import Checkpoint, CheckpointStore
 from training_lib.training.early_stopping import EarlyStopping
 
@@ -153,6 +155,7 @@ class ResumableFit:
                                if plan.patience and dataset.size("val") else None)
         self._patience_ran_out = False
         self.n_train = dataset.size("train")
+        self.streamed = is_streamed(dataset.x["train"])  # read batch by batch from disk
         if self.n_train == 0:
             raise ValueError(f"dataset for {dataset.model!r} has no training rows")
         self.steps_per_epoch = plan.steps_per_epoch(self.n_train)
@@ -181,10 +184,7 @@ class ResumableFit:
             tracker.begin_epoch(epoch, step_in_epoch)
             order = epoch_permutation(self.plan.seed, epoch,
                                       self.n_train)[step_in_epoch * self.plan.batch_size:]
-            x, y = self.dataset.take("train", order)
-            self.model.fit(x, y, batch_size=self.plan.batch_size, epochs=epoch + 1,
-                           initial_epoch=epoch, shuffle=False, validation_data=val, verbose=0,
-                           callbacks=[tracker, *self.extra_callbacks])
+            self._fit_epoch(epoch, order, val, tracker)
             if self._rollback is not None:
                 epoch, step_in_epoch = self._roll_back(tracker)
                 continue
@@ -276,10 +276,27 @@ class ResumableFit:
             self._patience_ran_out = es.wait >= es.patience
         return int(checkpoint.state["epoch"]), int(checkpoint.state["step_in_epoch"])
 
-    def _validation_data(self) -> tuple[Any, Any] | None:
+    def _fit_epoch(self, epoch: int, order: np.ndarray, val: Any, tracker: "_StepTracker") -> None:
+        """One epoch (or its rest) over the train rows in `order`: from memory, or batch
+        by batch from disk when the loader left the split there (same batches either way)."""
+        callbacks = [tracker, *self.extra_callbacks]
+        common = {"epochs": epoch + 1, "initial_epoch": epoch, "validation_data": val,
+                  "verbose": 0, "callbacks": callbacks, "shuffle": False}  # `order` is the order
+        if self.streamed:
+            batches = RowBatches(self.dataset.x["train"], self.dataset.y["train"], order,
+                                 self.plan.batch_size)
+            self.model.fit(batches, **common)
+            return
+        x, y = self.dataset.take("train", order)
+        self.model.fit(x, y, batch_size=self.plan.batch_size, **common)
+
+    def _validation_data(self) -> Any:
         if self.dataset.size("val") == 0:
             return None
-        return self.dataset.x["val"], self.dataset.y["val"]
+        x, y = self.dataset.x["val"], self.dataset.y["val"]
+        if is_streamed(x):
+            return RowBatches(x, y, np.arange(self.dataset.size("val")), self.plan.batch_size)
+        return x, y
 
     def save_checkpoint(self, epoch: int, step_in_epoch: int, global_step: int,
                         metrics: dict[str, float]) -> None:

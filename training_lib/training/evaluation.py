@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from training_lib.data.dataset import Dataset
+from training_lib.training.batches import predict_rows
 
 
 METRIC_OF_TASK = {"classification": "accuracy", "seq2seq": "exact_match", "regression": "r2",
@@ -33,7 +34,7 @@ def evaluate(task: str, model: Any, dataset: Dataset, batch_size: int = 256) -> 
     """
     task = dataset.info.get("task") or task
     x, y = dataset.x["test"], dataset.y["test"]
-    predicted = np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+    predicted = predict_rows(model, x, batch_size)
     return score(task, predicted, y, dataset.y["train"])
 
 

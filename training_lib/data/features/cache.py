@@ -28,6 +28,7 @@ from training_lib import settings
 from training_lib.config.file_types import FILE_TYPES
 from training_lib.data.features.kinds import FEATURE_KINDS, feature_kind
 from training_lib.data.records import FileRecord
+from training_lib.data.rows import CacheEntry
 from training_lib.errors import DataError
 
 if TYPE_CHECKING:
@@ -57,6 +58,13 @@ class FeatureCache:
                 log.warning("feature cache entry %s unreadable (%s); rebuilding", path, e)
         array, _ = self._compute_and_store(kind, Path(data_root), record, params, path)
         return array
+
+    def entry(self, kind: str, data_root: Path, record: FileRecord,
+              params: "Preprocessing") -> CacheEntry:
+        """The cache entry of one file, computed and stored first on a miss (the rows of a
+        large split are read from these files batch by batch: `training_lib.data.rows`)."""
+        self.get(kind, data_root, record, params)  # a damaged entry is rebuilt here
+        return CacheEntry(self.path(kind, record, params))
 
     def _compute_and_store(self, kind: str, data_root: Path, record: FileRecord,
                            params: "Preprocessing", path: Path) -> tuple[np.ndarray, float]:

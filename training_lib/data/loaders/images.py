@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
-
 from training_lib.data.dataset import Dataset
 from training_lib.data.loaders.registry import LoadRequest, register_loader
 from training_lib.data.loaders.splits import limit_records, split_fractions, split_rows
@@ -24,12 +22,12 @@ def images(req: LoadRequest) -> Dataset:
     for rec in labeled:
         kind = "document" if rec.type == "document" else "image"
         try:
-            pixels = req.cache.get(kind, req.data_root, rec, req.settings.preprocessing)
+            entry = req.cache.entry(kind, req.data_root, rec, req.settings.preprocessing)
         except DataError as e:
             log.warning("skipping %s: %s", rec.path, e)
             continue
         rows.append((split_of(split_key(rec), split_fractions(req.settings)),
-                     np.asarray(pixels, dtype=np.uint8), classes.index(rec.label),
+                     entry, classes.index(rec.label),
                      rec.content_hash))
     keys: dict[str, list[str]] = {}
     x, y = split_rows(rows, 20, req.model, keys)

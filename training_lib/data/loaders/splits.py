@@ -11,6 +11,7 @@ import numpy as np
 
 from training_lib.config.schema import PresetModel
 from training_lib.data.records import SPLITS, FileRecord
+from training_lib.data.rows import CacheEntry, stack_entries
 from training_lib.errors import NoDataForModel
 
 
@@ -28,6 +29,10 @@ def limit_records(records: list[FileRecord], settings: PresetModel) -> list[File
 def split_rows(rows: list[tuple], min_rows: int, model: str,
                keys_out: dict[str, list[str]] | None = None) -> tuple[dict, dict]:
     """rows of (split, x, y[, sample key]) -> per-split stacked arrays (x, y).
+
+    An x that is a `CacheEntry` (a feature-cache file) is read when the split is
+    stacked, or left on disk as `CachedRows` when the split is too large to hold
+    (`training_lib.data.rows`).
 
     With `keys_out`, the sample keys (content hash of a file, or of a JSON record) are
     collected per split in row order: incremental learning tells old from new by them.
@@ -56,6 +61,8 @@ def split_rows(rows: list[tuple], min_rows: int, model: str,
 def _stack(values: list) -> Any:
     if not values:
         return None
+    if isinstance(values[0], CacheEntry):
+        return stack_entries(values)
     if isinstance(values[0], dict):
         return {k: np.stack([v[k] for v in values]) for k in values[0]}
     return np.stack(values) if isinstance(values[0], np.ndarray) else np.asarray(values)

@@ -25,8 +25,13 @@ def logistic_regression(c: float = 1.0) -> Any:
     return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=300))
 
 
-def pixel_features(images: np.ndarray, size: int = PIXELS) -> np.ndarray:
-    """(n, S, S, C) uint8 -> (n, size*size) grey levels in [0, 1], area-averaged."""
+def pixel_features(images: Any, size: int = PIXELS, chunk: int = 2048) -> np.ndarray:
+    """(n, S, S, C) uint8 -> (n, size*size) grey levels in [0, 1], area-averaged; `chunk`
+    rows at a time, so a split kept on disk is never read into memory whole."""
+    n = len(images)
+    if n > chunk:
+        return np.concatenate([pixel_features(images[i:i + chunk], size, chunk)
+                               for i in range(0, n, chunk)])
     grey = np.asarray(images, dtype=np.float32).mean(axis=-1) / 255.0
     n, height, width = grey.shape
     rows = np.linspace(0, height, size + 1).astype(int)
