@@ -285,7 +285,12 @@ class ResumableFit:
         if self.streamed:
             batches = RowBatches(self.dataset.x["train"], self.dataset.y["train"], order,
                                  self.plan.batch_size)
-            self.model.fit(batches, **common)
+            try:
+                self.model.fit(batches, **common)
+            finally:
+                batches.close()
+                if isinstance(val, RowBatches):
+                    val.close()
             return
         x, y = self.dataset.take("train", order)
         self.model.fit(x, y, batch_size=self.plan.batch_size, **common)
