@@ -10,6 +10,7 @@ import tensorflow as tf
 from training_lib.data.dataset import Dataset
 from training_lib.training.checkpoints import CheckpointStore
 from training_lib.training.engine import FitPlan, ResumableFit
+from tests.fixtures.fit_callbacks import Preempt
 
 tf.config.experimental.enable_op_determinism()
 
@@ -33,17 +34,6 @@ def _model() -> keras.Model:
 
 
 PLAN = FitPlan(epochs=40, batch_size=10, seed=5, every_steps=7, patience=3)
-
-
-class Preempt(keras.callbacks.Callback):
-    def __init__(self, after: int) -> None:
-        super().__init__()
-        self.after, self.seen = after, 0
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.seen += 1
-        if self.seen == self.after:
-            raise RuntimeError("preempted")
 
 
 def test_stops_after_patience_and_restores_the_best_epoch(tmp_path):

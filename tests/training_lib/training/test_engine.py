@@ -10,6 +10,7 @@ import tensorflow as tf
 from training_lib.data.dataset import Dataset
 from training_lib.training.checkpoints import CheckpointStore
 from training_lib.training.engine import FitPlan, ResumableFit, epoch_permutation
+from tests.fixtures.fit_callbacks import CountBatches, Preempt
 
 tf.config.experimental.enable_op_determinism()
 
@@ -28,28 +29,6 @@ def _model() -> keras.Model:
     model.compile(keras.optimizers.Adam(1e-2),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     return model
-
-
-class Preempt(keras.callbacks.Callback):
-    """Raises after N batches, like a kill mid-epoch."""
-
-    def __init__(self, after: int) -> None:
-        super().__init__()
-        self.after, self.seen = after, 0
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.seen += 1
-        if self.seen == self.after:
-            raise RuntimeError("preempted")
-
-
-class CountBatches(keras.callbacks.Callback):
-    def __init__(self) -> None:
-        super().__init__()
-        self.count = 0
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.count += 1
 
 
 PLAN = FitPlan(epochs=3, batch_size=16, seed=3, every_steps=4, at_epoch_end=True)

@@ -13,6 +13,7 @@ from training_lib.training.batches import RowBatches, predict_rows
 from training_lib.training.checkpoints import CheckpointStore
 from training_lib.training.engine import FitPlan, ResumableFit, epoch_permutation
 from training_lib.training.evaluation import evaluate
+from tests.fixtures.fit_callbacks import Preempt
 
 tf.config.experimental.enable_op_determinism()
 
@@ -78,17 +79,6 @@ def test_training_from_disk_equals_training_from_memory(tmp_path):
     assert evaluate("classification", b, disk) == evaluate("classification", a, memory)
     np.testing.assert_allclose(predict_rows(b, disk.x["test"], 7), a.predict(memory.x["test"]),
                                atol=1e-6)
-
-
-class Preempt(keras.callbacks.Callback):
-    def __init__(self, after: int) -> None:
-        super().__init__()
-        self.after, self.seen = after, 0
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.seen += 1
-        if self.seen == self.after:
-            raise RuntimeError("preempted")
 
 
 def test_resume_mid_epoch_from_disk_is_exact(tmp_path):
