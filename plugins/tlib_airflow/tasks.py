@@ -153,9 +153,11 @@ def render_report(preset_name: str, **context: Any) -> dict[str, Any]:
     return result
 
 
-@task.short_circuit
+@task.short_circuit(ignore_downstream_trigger_rules=False)
 def detect_new_data(preset_name: str, **context: Any) -> bool:
-    """Incremental presets: continue only when some model has new data."""
+    """Incremental presets: train only when some model has new data. With nothing new the
+    trainings are skipped, but evaluate and render_report (trigger rule all_done) still
+    run: the night gets its report and its MLflow parent run is finished, not left open."""
     from training_lib.pipeline import stages
 
     with fail_fast(context):

@@ -43,6 +43,8 @@ def test_structure_per_preset(dagbag, name):
     if s.incremental:  # short-circuits when nothing is new
         assert ("validate_data", "detect_new_data") in edges
         assert ("detect_new_data", "allocate_resources") in edges
+        # a short circuit that skips the trainings only: evaluate and the report still run
+        assert dag.get_task("detect_new_data").ignore_downstream_trigger_rules is False
     else:
         assert ("validate_data", "allocate_resources") in edges
     assert ("evaluate", "register_versions") in edges

@@ -96,6 +96,9 @@ class AirflowApi:
     def unpause(self, dag_id: str) -> None:
         self._request("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
 
+    def pause(self, dag_id: str) -> None:
+        self._request("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": True})
+
     def trigger(self, dag_id: str, conf: dict[str, Any]) -> str:
         try:
             run = self._request("POST", f"/api/v2/dags/{dag_id}/dagRuns",
@@ -107,8 +110,18 @@ class AirflowApi:
             raise
         return run["dag_run_id"]
 
+    def dag_runs(self, dag_id: str) -> list[dict[str, Any]]:
+        """The DAG's runs, oldest first (each with run_type: manual, scheduled, asset_triggered)."""
+        path = f"/api/v2/dags/{dag_id}/dagRuns?limit=100&order_by=run_after"
+        return self._request("GET", path).get("dag_runs", [])
+
     def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
         return self._request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id)}")
+
+    def upstream_asset_events(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        """The Asset events an asset-triggered run consumed (source DAG, run and task)."""
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id)}/upstreamAssetEvents"
+        return self._request("GET", path).get("asset_events", [])
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
         path = (f"/api/v2/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id)}/taskInstances"
