@@ -1,7 +1,7 @@
 """Apply a `ModelPlan` inside the training process, before the framework starts.
 
 `environment_for(plan)` gives the variables to set for the child process (device
-visibility, thread counts, JAX memory fraction, no XLA autotuning on a shared GPU);
+visibility, thread counts, JAX memory fraction, JAX's persistent compilation cache);
 `configure_framework(plan)` runs
 in the child right after importing keras, for what only TensorFlow's API can set
 (thread pools, per-GPU memory limit, mixed precision).
@@ -18,11 +18,20 @@ from training_lib.resources.plan import ModelPlan
 
 log = logging.getLogger(__name__)
 # XLA (JAX, and TensorFlow's jit_compile) times candidate kernels on the GPU while it
-# compiles. On a GPU shared with other trainings those timings are disturbed by the others'
-# kernels and every compile waits on the busy GPU: with the eleven built-in models packed
-# on one H200 (bench/family_gpu.py) autotuning took the family from 31 s to 51 s of wall
-# time and its scratch buffers from 8 to 18 GB of GPU memory, with the same test metrics.
-SHARED_GPU_XLA_FLAGS = {"--xla_gpu_autotune_level": "0"}
+# compiles. Turning that off for models sharing a GPU made the eleven built-in models'
+# short trainings finish sooner (bench/family_gpu.py on an H200: 27 s packed instead of
+# 48-61 s), but the untuned convolutions then ran 34x slower for as long as a model trained
+# (bench/gpu_pack.py, 8 CNNs on one H200: 0.19x one model's rate instead of 6.44x). So
+# autotuning stays on, and XLA's results are kept in a persistent compilation cache
+# (JAX_COMPILATION_CACHE_DIR, `var/jax_cache`), so a retry, a resume or the next night's
+# training of the same model compiles and tunes nothing again. An operator who runs many
+# short trainings can still set XLA_FLAGS=--xla_gpu_autotune_level=0 themselves.
+
+
+def compilation_cache_dir() -> Path:
+    from training_lib import settings
+
+    return Path(os.environ.get("JAX_COMPILATION_CACHE_DIR", settings.var_dir() / "jax_cache"))
 
 
 def environment_for(plan: ModelPlan, total_gpu_mb: int | None = None) -> dict[str, str]:
@@ -35,8 +44,8 @@ def environment_for(plan: ModelPlan, total_gpu_mb: int | None = None) -> dict[st
         "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
         "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
     }
-    if plan.gpu_sharing > 1:
-        env["XLA_FLAGS"] = with_xla_flags(os.environ.get("XLA_FLAGS", ""), SHARED_GPU_XLA_FLAGS)
+    if plan.gpu_indices:
+        env["JAX_COMPILATION_CACHE_DIR"] = str(compilation_cache_dir())
     if plan.gpu_memory_mb and total_gpu_mb:
         env["XLA_PYTHON_CLIENT_MEM_FRACTION"] = f"{min(0.95, plan.gpu_memory_mb / total_gpu_mb):.3f}"
     if plan.mps:
@@ -44,13 +53,6 @@ def environment_for(plan: ModelPlan, total_gpu_mb: int | None = None) -> dict[st
 
         env.update(mps.client_environment(mps_pipe_dir(plan)))
     return env
-
-
-def with_xla_flags(current: str, flags: dict[str, str]) -> str:
-    """`current` XLA_FLAGS plus `flags`; a flag already set there (by an operator) wins."""
-    given = {part.split("=", 1)[0] for part in current.split()}
-    added = [f"{name}={value}" for name, value in flags.items() if name not in given]
-    return " ".join([*current.split(), *added])
 
 
 def mps_pipe_dir(plan: ModelPlan) -> Path:
