@@ -531,7 +531,7 @@ def print_table(table: dict[str, Any], seeds: int) -> None:
     print("|---:|---|---:|---:|---:|---:|---:|")
     for f, entry in table.items():
         for m, e in entry["models"].items():
-            sd = f" ({e['gain_sd']:.3f})" if e["gain_sd"] is not None else ""
+            sd = f" ({e['gain_sd'] * 100:.1f})" if e["gain_sd"] is not None else ""
             print(f"| {float(f):.0%} | {m} | {e['independent']:.3f} | {e['self_training']:.3f} "
                   f"| {e['collaborative']:.3f} | {e['gain'] * 100:+.1f}{sd} "
                   f"| {e['gain_over_self_training'] * 100:+.1f} |")

@@ -127,7 +127,9 @@ def run_arm(api, data: Path, scratch: bool) -> tuple[list[dict], str, float]:
     from training_lib.runs.folder import RunFolder
 
     started = time.time()
-    run_id = api.trigger("recovery_bench", {"data_folder": str(data)})
+    # force_retrain: the second arm has the first one's data and preset, and would
+    # otherwise reuse its registered version without training
+    run_id = api.trigger("recovery_bench", {"data_folder": str(data), "force_retrain": True})
     folder = RunFolder(run_dir_for("recovery_bench", run_id)).round("logic_model", 1)
     rows, killed_pid = [], None
     for kill_at in KILL_AT:
