@@ -56,6 +56,11 @@ CREATE TABLE IF NOT EXISTS snapshots (   -- the current records of a root, for f
     fields TEXT NOT NULL,
     records BLOB NOT NULL       -- marshal of field dicts (plain data only, no code)
 );
+CREATE TABLE IF NOT EXISTS folder_states (  -- each folder's stat at the snapshot's scan
+    root TEXT PRIMARY KEY,                    -- (scan/folder_state.py: quick unchanged check)
+    scan_id INTEGER NOT NULL,
+    state BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS scans (
     id INTEGER PRIMARY KEY,
     root TEXT NOT NULL,
@@ -114,6 +119,7 @@ class Catalog:
         try:
             self.db_path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.db_path, timeout=60, isolation_level=None)
+            self._read_snapshot: dict[str | bytes | None, int] = {}  # root -> scan id `current` read
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
@@ -152,6 +158,7 @@ class Catalog:
             "FROM snapshots WHERE root = ?", (key, key)).fetchone()
         if row is None or row[0] != row[3] or row[1] != ",".join(_FIELDS):
             return None
+        self._read_snapshot[key] = row[0]
         new, assign = object.__new__, object.__setattr__
         out = []
         for state in marshal.loads(row[2]):
@@ -159,6 +166,24 @@ class Catalog:
             assign(record, "__dict__", state)  # how pickle restores a frozen dataclass
             out.append(record)
         return out
+
+    def folder_state(self, root: Path) -> bytes | None:
+        """The folder state stored with the current snapshot (None when there is none, or
+        it belongs to an older scan)."""
+        key = _key(root)
+        row = self._db.execute(
+            "SELECT f.state FROM folder_states f JOIN snapshots s ON s.root = f.root "
+            "WHERE f.root = ? AND f.scan_id = s.scan_id AND s.scan_id = "
+            "(SELECT max(id) FROM scans WHERE root = ? AND unchanged = 0)", (key, key)).fetchone()
+        return row[0] if row else None
+
+    def save_folder_state(self, root: Path, state: bytes) -> None:
+        """Store `state` with the snapshot `current` read, if it is still the stored one (a
+        scan that changed nothing found the stored state missing or stale)."""
+        key = _key(root)
+        self._db.execute("INSERT OR REPLACE INTO folder_states (root, scan_id, state) "
+                         "SELECT root, scan_id, ? FROM snapshots WHERE root = ? AND scan_id = ?",
+                         (state, key, self._read_snapshot.get(key, -1)))
 
     def last_fingerprint(self, root: Path) -> str | None:
         row = self._db.execute("SELECT fingerprint FROM scans WHERE root = ? ORDER BY id DESC LIMIT 1",
@@ -192,11 +217,13 @@ class Catalog:
 
     def record_scan(self, root: Path, records: list[FileRecord], previous: dict[str, FileRecord],
                     deleted: list[str], *, started: float, elapsed_s: float, n_new: int,
-                    n_changed: int, fingerprint_: str, unchanged: bool = False) -> int:
+                    n_changed: int, fingerprint_: str, unchanged: bool = False,
+                    folder_state: bytes | None = None) -> int:
         """Store one scan's outcome in one transaction; returns the scan id.
 
         `unchanged=True` says `records` are exactly `previous` (nothing read, nothing
-        deleted): only the scan row is added."""
+        deleted): only the scan row is added. `folder_state` is stored with a new
+        snapshot (scan/folder_state.py)."""
         key = _key(root)
         db = self._db
         try:
@@ -237,6 +264,10 @@ class Catalog:
                 "UPDATE files SET current = 0, deleted_scan = ? WHERE root = ? AND path = ? "
                 "AND current = 1", [(scan_id, key, _to_db(path)) for path in deleted])
             self._write_snapshot(key, scan_id, records)
+            db.execute("DELETE FROM folder_states WHERE root = ?", (key,))
+            if folder_state is not None:
+                db.execute("INSERT INTO folder_states (root, scan_id, state) VALUES (?, ?, ?)",
+                           (key, scan_id, folder_state))
             db.execute("COMMIT")
         except sqlite3.Error as e:
             db.execute("ROLLBACK")

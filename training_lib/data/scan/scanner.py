@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import operator
 import os
 import time
 from collections import Counter
@@ -27,9 +28,10 @@ from training_lib.data.quality.duplicates import mark_duplicates
 from training_lib.data.quality.limits import QualityLimits
 from training_lib.data.quality.scores import score_of
 from training_lib.data.records import FileRecord
-from training_lib.data.scan import probe_pool
+from training_lib.data.scan import folder_state, probe_pool
 from training_lib.data.scan.dirfd import FileRef
 from training_lib.data.scan.meta_bounds import bound_meta
+from training_lib.data.scan.roots import check_data_root
 from training_lib.data.scan.walk import walk
 from training_lib.errors import DataError
 
@@ -111,20 +113,33 @@ def scan_folder(root: Path, catalog: Catalog, *, include: Iterable[str] = ("**/*
 def _scan(root: Path, catalog: Catalog, include: Iterable[str], exclude: Iterable[str],
           skip_hidden: bool, progress: Callable[[int, int], None] | None, workers: int | None,
           limits: dict[str, Any], min_class_files: int) -> ScanReport:
-    started = time.time()
+    started_ns = time.time_ns()
+    started = started_ns / 1e9
     t0 = time.perf_counter()
     quality_limits = QualityLimits.from_kwargs(**limits)
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"data root {str(root)!r} is not a folder")
     n_workers = probe_pool.cpu_workers(workers)
-    entries, skipped = walk(root, include, exclude, skip_hidden)
+    include, exclude = tuple(include), tuple(exclude)
+    params = folder_state.params_of(include, exclude, skip_hidden)
+    root_real = check_data_root(root)
+    stored = catalog.folder_state(root)
+    state = folder_state.load(stored)
+    if state is not None and folder_state.unchanged(root_real, state, params):
+        # every folder and file as the last scan left them: no listing, no per-file lookup
+        current = catalog.current(root)
+        if current and len(current) == state["n_files"]:
+            return _unchanged(root, catalog, {r.path: r for r in current}, [], started, t0,
+                              min_class_files, stored)
+    captured: folder_state.Captured = {}
+    entries, skipped = walk(root, include, exclude, skip_hidden, folders=captured)
+    complete = folder_state.complete(captured)
     previous = {r.path: r for r in catalog.current(root)}
     kept: list[FileRecord] = []
     todo: list[tuple[FileRef, str]] = []
     stats: dict[str, tuple[int, int]] = {}
     get, keep = previous.get, kept.append
-    root_real = os.path.realpath(root)
     for rel, real, size, mtime_ns, dev, ino in entries:
         prev = get(rel)
         if prev is not None and prev.size == size and prev.mtime_ns == mtime_ns:
@@ -153,22 +168,12 @@ def _scan(root: Path, catalog: Catalog, include: Iterable[str], exclude: Iterabl
         present = {e.rel for e in entries}
         deleted = sorted(p for p in previous if p not in present)
     if not todo and not deleted and previous:
-        # nothing was added, changed or deleted: the catalog's view stands as it is, unless
-        # the label rule (or min_class_files) labels some file otherwise
-        labelling = infer_labels(previous.values(), min_class_files)
-        records = labelling.apply(previous.values())
-        relabelled = any(r is not previous[r.path] for r in records)
-        fp = catalog.last_fingerprint(root) or fingerprint(records)
-        scan_id = catalog.record_scan(root, records, previous, [], started=started,
-                                      elapsed_s=time.perf_counter() - t0, n_new=0, n_changed=0,
-                                      fingerprint_=fp, unchanged=not relabelled)
-        report = ScanReport(root=Path(os.path.realpath(root)), records=records, new=[], changed=[],
-                            deleted=[], unchanged=len(records), fingerprint=fp,
-                            elapsed_s=time.perf_counter() - t0, skipped=skipped, inspected=0,
-                            scan_id=scan_id, labels=labelling.groups)
-        log.info("scanned %s: %d files, none new, changed or deleted, in %.2f s", root,
-                 len(records), report.elapsed_s)
-        return report
+        state_now = (folder_state.dump(root_real, captured, entries, None, params, started_ns)
+                     if complete else None)
+        if state_now is not None:  # the stored one was missing or stale: the next rescan's shortcut
+            catalog.save_folder_state(root, state_now)
+        return _unchanged(root, catalog, previous, skipped, started, t0, min_class_files,
+                          state_now)
     probe_pool.run_probes(todo, quality_limits, workers=n_workers, on_result=on_result)
     new, changed = [], []
     for r in inspected:
@@ -182,10 +187,13 @@ def _scan(root: Path, catalog: Catalog, include: Iterable[str], exclude: Iterabl
     records = labelling.apply(records)
     records.sort(key=lambda r: r.path)
     fp = fingerprint(records)
+    state_now = (folder_state.dump(root_real, captured, entries,
+                                   {r.path: (r.size, r.mtime_ns) for r in records}, params,
+                                   started_ns) if complete else None)
     elapsed = time.perf_counter() - t0
     scan_id = catalog.record_scan(root, records, previous, deleted, started=started,
                                   elapsed_s=elapsed, n_new=len(new), n_changed=len(changed),
-                                  fingerprint_=fp)
+                                  fingerprint_=fp, folder_state=state_now)
     for rel, reason in skipped:
         log.info("skipped %s: %s", rel, reason)
     report = ScanReport(root=Path(os.path.realpath(root)), records=records, new=sorted(new),
@@ -196,4 +204,25 @@ def _scan(root: Path, catalog: Catalog, include: Iterable[str], exclude: Iterabl
     log.info("scanned %s: %d files (%d new, %d changed, %d deleted, %d read) in %.2f s",
              root, len(records), len(new), len(changed), len(deleted), len(inspected),
              report.elapsed_s)
+    return report
+
+
+def _unchanged(root: Path, catalog: Catalog, previous: dict[str, FileRecord],
+               skipped: list[tuple[str, str]], started: float, t0: float,
+               min_class_files: int, state: bytes | None) -> ScanReport:
+    """Nothing was added, changed or deleted: the catalog's view stands as it is, unless
+    the label rule (or min_class_files) labels some file otherwise."""
+    labelling = infer_labels(previous.values(), min_class_files)
+    records = labelling.apply(previous.values())
+    relabelled = any(map(operator.is_not, records, previous.values()))
+    fp = catalog.last_fingerprint(root) or fingerprint(records)
+    scan_id = catalog.record_scan(root, records, previous, [], started=started,
+                                  elapsed_s=time.perf_counter() - t0, n_new=0, n_changed=0,
+                                  fingerprint_=fp, unchanged=not relabelled, folder_state=state)
+    report = ScanReport(root=Path(os.path.realpath(root)), records=records, new=[], changed=[],
+                        deleted=[], unchanged=len(records), fingerprint=fp,
+                        elapsed_s=time.perf_counter() - t0, skipped=skipped, inspected=0,
+                        scan_id=scan_id, labels=labelling.groups)
+    log.info("scanned %s: %d files, none new, changed or deleted, in %.2f s", root,
+             len(records), report.elapsed_s)
     return report

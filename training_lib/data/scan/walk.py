@@ -81,15 +81,21 @@ def _inside(path: str, root: str) -> bool:
 
 
 def walk(root: Path, include: Iterable[str] = ("**/*",), exclude: Iterable[str] = (),
-         skip_hidden: bool = True) -> tuple[list[Entry], list[tuple[str, str]]]:
+         skip_hidden: bool = True, folders: dict | None = None
+         ) -> tuple[list[Entry], list[tuple[str, str]]]:
     """(regular files under root, [(relative path, reason)] of entries not followed).
+
+    With `folders` (a dict), each folder reached through real folders whose every entry
+    was a regular file, a folder or a skipped name (hidden, not included) is recorded
+    there for `folder_state.dump`: "prefix/" -> (dev, ino, mtime_ns, ctime_ns, its
+    files' slice of the returned list, [(subfolder, dev, ino)]).
 
     Raises DataError for a system folder or the project's var/ as root (see `roots`)."""
     root_real = check_data_root(root)
     enabled = gc.isenabled()
     gc.disable()  # tens of thousands of small objects: collections would cost more than the walk
     try:
-        return _Walk(root_real, include, exclude, skip_hidden).run()
+        return _Walk(root_real, include, exclude, skip_hidden, folders).run()
     finally:
         if enabled:
             gc.enable()
@@ -101,8 +107,9 @@ class _Walk:
     swapping a folder for a link mid-walk cannot lead out of the root."""
 
     def __init__(self, root_real: str, include: Iterable[str], exclude: Iterable[str],
-                 skip_hidden: bool) -> None:
+                 skip_hidden: bool, captured: dict | None = None) -> None:
         self.root_real = root_real
+        self.captured = captured
         self.include, self.exclude = tuple(include), tuple(exclude)
         self.everything = self.include in (("**/*",), ("**",))
         self.skip_hidden = skip_hidden
@@ -172,6 +179,10 @@ class _Walk:
     def _list(self, fd: int, prefix: str, real_prefix: str) -> list[tuple[str, tuple[int, int]]]:
         """Record the files of one folder; return its subfolders to enter (name, key)."""
         folders: list[tuple[str, tuple[int, int]]] = []
+        # the folder's stat before its listing: a change while it is read shows next time
+        capture = (os.fstat(fd) if self.captured is not None and prefix == real_prefix
+                   else None)
+        first, clean = len(self.files), True
         try:
             it = os.scandir(fd)
         except OSError as e:
@@ -200,17 +211,26 @@ class _Walk:
                         key = (st.st_dev, st.st_ino)
                         if key in self.protected:
                             self.skipped.append((rel, "protected_folder"))
+                            clean = False
                         elif key in self.visited:  # a bind mount looping back
                             self.skipped.append((rel, "folder_loop"))
+                            clean = False
                         else:
                             self.visited.add(key)
                             folders.append((name, key))
                     elif entry.is_symlink():
                         self._follow_link(real_prefix + name, rel)
+                        clean = False
                     else:
                         self.skipped.append((rel, "not_a_regular_file"))
+                        clean = False
                 except OSError as e:
                     self.skipped.append((rel, f"unreadable: {e.strerror}"))
+                    clean = False
+        if capture is not None and clean:
+            self.captured[prefix] = (capture.st_dev, capture.st_ino, capture.st_mtime_ns,
+                                     capture.st_ctime_ns, first, len(self.files),
+                                     [(name, *key) for name, key in folders])
         return folders
 
     def _follow_link(self, link_real: str, rel: str) -> None:

@@ -64,6 +64,33 @@ def test_incremental_rescan_reports_new_changed_deleted(data_root: Path, tmp_pat
         assert len(catalog.scans(data_root)) == 3
 
 
+def test_a_folder_whose_mtime_did_not_move_is_still_checked_file_by_file(
+        data_root: Path, tmp_path: Path) -> None:
+    """An edit in place changes the file's mtime, not its folder's; and a folder's mtime
+    can stay put across a change (coarse timestamps, or reset by a copy tool). A rescan
+    must neither trust the folder's mtime for its files' content nor for its names."""
+    db = tmp_path / "c.sqlite"
+    _scan(data_root, db, workers=0)
+    folder = data_root / "text" / "poems"
+    before = folder.stat()
+    edited = folder / "0.txt"
+    old = edited.read_bytes()
+    with open(edited, "r+b") as fh:  # same size, other bytes: only the mtime tells
+        fh.write(bytes(b ^ 0x20 if chr(b).isalpha() else b for b in old[:8]))
+    stat = edited.stat()
+    os.utime(edited, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    os.utime(folder, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert folder.stat().st_mtime_ns == before.st_mtime_ns and edited.stat().st_size == len(old)
+    again = _scan(data_root, db, workers=0)
+    assert again.changed == ["text/poems/0.txt"] and again.inspected == 1 and again.new == []
+
+    (folder / "9.txt").write_text("A poem that arrived after the scan, in the same folder.\n")
+    os.utime(folder, ns=(before.st_atime_ns, before.st_mtime_ns))  # the folder looks untouched
+    third = _scan(data_root, db, workers=0)
+    assert third.new == ["text/poems/9.txt"] and third.changed == [] and third.inspected == 1
+    assert "text/poems/9.txt" in {r.path for r in third.records}
+
+
 def test_rescan_recomputes_duplicates_of_unchanged_files(data_root: Path, tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite"
     _scan(data_root, db, workers=0)
