@@ -34,19 +34,26 @@ ALREADY_EXISTS = "RESOURCE_ALREADY_EXISTS"
 
 @lru_cache(maxsize=4)
 def _client(uri: str) -> "MlflowClient":
-    import mlflow
     from mlflow import MlflowClient
 
-    # the fluent API (register_model, log_model) must use the same store, never ./mlflow.db
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
 def client() -> "MlflowClient":
     """The client of the configured tracking store (created once per URI). Library code
-    calls the verbs of this module and `tracking.py`; tests and tools may use it."""
-    return _client(settings.mlflow_tracking_uri())
+    calls the verbs of this module and `tracking.py`; tests and tools may use it.
+
+    The fluent API (register_model, log_model) must use the same store, never ./mlflow.db
+    or a store an earlier call pointed it at: its global URIs are set on every call, not
+    only when a client is created (a cached client for this URI would skip that)."""
+    import mlflow
+
+    uri = settings.mlflow_tracking_uri()
+    if mlflow.get_tracking_uri() != uri:
+        mlflow.set_tracking_uri(uri)
+    if mlflow.get_registry_uri() != uri:
+        mlflow.set_registry_uri(uri)
+    return _client(uri)
 
 
 def reset_client() -> None:

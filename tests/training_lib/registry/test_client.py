@@ -105,3 +105,18 @@ def test_promotion_with_an_unreadable_champion_raises_instead_of_promoting(monke
     monkeypatch.undo()
     assert _alias(name, "champion") == "1"  # the champion stays where it was
     assert "status" not in (client.get_version(name, "2").tags or {})  # nothing was decided
+
+
+def test_the_fluent_api_follows_the_configured_store_also_for_a_cached_client(monkeypatch):
+    # a live test pointed MLflow at its server; a later test's registration, with its own
+    # client already cached, still went to that (stopped) server
+    import mlflow
+
+    own = client.client()._tracking_client.tracking_uri
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", DOWN)
+    client.client()
+    assert mlflow.get_registry_uri() == DOWN
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", own)
+    client.client()  # cached for this URI since the first call
+    assert mlflow.get_tracking_uri() == own and mlflow.get_registry_uri() == own
