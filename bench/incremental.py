@@ -9,16 +9,21 @@ Nights, built from the demo data (generated into a temp folder unless --data is 
   category a night (the classifier's head grows).
 Each night: full = train from scratch on everything so far; naive = fine-tune the
 previous naive model on the new data only; ours = fine-tune our previous model on new
-data + an equal replay sample of old data, kept only if the forgetting guard accepts
+data + a class-balanced replay of old data with the replayed rows' targets distilled
+from the champion, then the new classes' logits bias-corrected on the validation rows
+(`recipe.seed_finetune`, `recipe.finish_finetune`), kept only if the forgetting guard accepts
 (paired tests on the same old/new test rows; training_lib.incremental: the same
 functions the pipeline's worker calls; the bench does not apply min_new_test_rows). Scores:
 accuracy on old-data and on new-data test rows. Goal for ours vs full: old within 1
 point, new within 2 points, at least 3x faster.
 
 Times are whole steps: ours = load the champion from its saved file, score it for the
-guard, sample the replay, build and fine-tune, score the result, judge; full = build and
-train from scratch. `--seeds 0,1,2` (the default) repeats everything per seed; the summary
+guard, build the model, seed it (weights, replay, the champion's answers on the replayed
+rows), fine-tune, correct the new classes' bias, score the result, judge; full = build, train from scratch and score
+(its evaluation). `--seeds 0,1,2` (the default) repeats everything per seed; the summary
 gives the mean and the spread (standard deviation over seeds) of each gap and speedup.
+`--text-new a,b,c` names the text categories that arrive on nights 1-3 (another corpus,
+e.g. bench/make_real_corpus.py's packages, with `--data`).
 """
 from __future__ import annotations
 
@@ -43,16 +48,40 @@ import numpy as np  # noqa: E402
 
 from training_lib.config.schema import PresetModel  # noqa: E402
 from training_lib.data.dataset import Dataset  # noqa: E402
-from training_lib.incremental import finetune, guard  # noqa: E402
+from training_lib.incremental import distill, finetune, guard, recipe, replay  # noqa: E402
 from training_lib.config.model_specs import MODELS  # noqa: E402
 from training_lib.models.resolve import build_model  # noqa: E402
 
 EPOCHS_FULL = {"vision_service": 10, "audio_service": 20, "causal_reasoning_engine": 20}
-EPOCHS_TUNE = {"vision_service": 5, "audio_service": 8, "causal_reasoning_engine": 10}
+EPOCHS_TUNE = {"vision_service": 5, "audio_service": 8, "causal_reasoning_engine": 5}
 LR = 1e-3
 EPSILON = 0.01
 REPLAY = 1.0
-TUNE_LR_FACTOR = 1.0
+DISTILL = 0.5
+BIAS_CORRECTION = True
+# fine-tuning learning rate / training's: the fastText embeddings of a new category's
+# n-grams start at random and must move in 5 epochs what full training moves in 20
+# (the incremental_learning preset sets causal_reasoning_engine's epochs, learning_rate
+# and batch_size to these)
+TUNE_LR_FACTOR = {"vision_service": 1.0, "audio_service": 1.0, "causal_reasoning_engine": 10.0}
+TUNE_BATCH = {"vision_service": 32, "audio_service": 32, "causal_reasoning_engine": 64}
+TEXT_NEW = ("love", "science", "sports")
+
+
+class Clock:
+    """Laps of one timed step: {part: seconds}."""
+
+    def __init__(self) -> None:
+        self.start = self.last = time.perf_counter()
+        self.parts: dict[str, float] = {}
+
+    def lap(self, part: str) -> None:
+        now = time.perf_counter()
+        self.parts[part] = self.parts.get(part, 0.0) + now - self.last
+        self.last = now
+
+    def total(self) -> float:
+        return self.last - self.start
 
 
 def night_of(model: str, record) -> int:
@@ -63,20 +92,20 @@ def night_of(model: str, record) -> int:
     if model == "audio_service":
         voice = Path(record.path).name.split("_")[0]
         return {"en-us": 1, "en-us-nyc": 2, "zz": 3}.get(voice, 0)
-    return {"love": 1, "science": 2, "sports": 3}.get(record.label, 0)
+    return TEXT_NEW.index(record.label) + 1 if record.label in TEXT_NEW else 0
 
 
-def load_all(data: Path) -> dict[str, tuple[Dataset, dict[str, int]]]:
+def load_all(data: Path, models: list[str]) -> dict[str, tuple[Dataset, dict[str, int]]]:
     from training_lib.data.catalog import Catalog
     from training_lib.data.features.cache import FeatureCache
     from training_lib.data.loaders.registry import LoadRequest, load_dataset
     from training_lib.data.routing import route
     from training_lib.data.scan.scanner import scan_folder
 
-    settings = PresetModel(description="bench", target_models=tuple(EPOCHS_FULL), epochs=1)
+    settings = PresetModel(description="bench", target_models=tuple(models), epochs=1)
     with Catalog(TMP / "catalog.sqlite") as catalog:
         records = scan_folder(data, catalog).records
-    routing = route(records, settings, {m: MODELS[m] for m in EPOCHS_FULL}, list(EPOCHS_FULL))
+    routing = route(records, settings, {m: MODELS[m] for m in models}, list(models))
     out = {}
     for model, files in routing.manifests.items():
         FeatureCache().build(data, files, settings.preprocessing)
@@ -99,10 +128,10 @@ def upto(dataset: Dataset, nights: dict[str, int], last: int) -> Dataset:
     return Dataset(dataset.model, x, y, present, dataset.info, dataset.sources, keys)
 
 
-def fit(model: keras.Model, data: Dataset, epochs: int, seed: int) -> float:
+def fit(model: keras.Model, data: Dataset, epochs: int, seed: int, batch_size: int = 32) -> float:
     keras.utils.set_random_seed(seed)
     start = time.perf_counter()
-    model.fit(data.x["train"], data.y["train"], batch_size=32, epochs=epochs, verbose=0,
+    model.fit(data.x["train"], data.y["train"], batch_size=batch_size, epochs=epochs, verbose=0,
               shuffle=True)
     return time.perf_counter() - start
 
@@ -137,34 +166,47 @@ def run_model(name: str, dataset: Dataset, nights: dict[str, int], seed: int) ->
         start = time.perf_counter()
         full = new_model(name, data, seed)
         t_full_fit = fit(full, data, EPOCHS_FULL[name], seed)
+        full_score = finetune.score_old_new("classification", full, data.classes, data, old_keys)
         t_full = time.perf_counter() - start
         # naive: fine-tune on the new rows only
-        only_new, _ = finetune.replay_dataset(data, old_keys, 0.0, seed)
+        only_new, _ = replay.replay_dataset(data, old_keys, 0.0, seed)
         naive_model = new_model(name, data, seed, naive)
         t_naive = fit(naive_model, only_new, EPOCHS_TUNE[name], seed)
-        # ours, timed whole: load the champion, score it, new rows + as many old rows,
-        # fine-tune, score again, the forgetting guard
-        start = time.perf_counter()
+        # ours, timed whole: load the champion, score it, build and seed the model (weights,
+        # balanced replay, distillation targets), fine-tune, score again, the guard
+        clock = Clock()
         champion = (load_champion(champion_file), ours[1])
+        clock.lap("load")
         champion_rows = finetune.row_outcomes("classification", champion[0], champion[1], data,
                                               old_keys)
-        replayed, counts = finetune.replay_dataset(data, old_keys, REPLAY, seed)
-        ours_model = new_model(name, data, seed, champion)
-        ours_model.optimizer.learning_rate.assign(LR * TUNE_LR_FACTOR)
-        t_ours_fit = fit(ours_model, replayed, EPOCHS_TUNE[name], seed)
+        clock.lap("score_champion")
+        keras.utils.set_random_seed(seed)
+        ours_model = build_model(MODELS[name], data, LR * TUNE_LR_FACTOR[name])
+        replayed, seeded = recipe.seed_finetune(
+            "classification", champion[0], champion[1], ours_model, data, old_keys,
+            replay_ratio=REPLAY, distillation_weight=DISTILL, seed=seed)
+        clock.lap("build_seed")
+        t_ours_fit = fit(ours_model, replayed, EPOCHS_TUNE[name], seed, TUNE_BATCH[name])
+        clock.lap("fit")
+        if BIAS_CORRECTION:
+            finished = recipe.finish_finetune("classification", ours_model, data, champion[1])
+        else:
+            finished = {"restored_compile": distill.restore_compile(ours_model)}
+        clock.lap("finish")
         tuned_rows = finetune.row_outcomes("classification", ours_model, data.classes, data,
                                            old_keys)
         after = tuned_rows.score(data, old_keys)
         sides = finetune.compare(champion_rows, tuned_rows, data, old_keys, seed=seed)
         verdict = guard.judge(sides["old"], sides["new"], epsilon=EPSILON, metric="accuracy")
         accepted, reason = verdict.accepted, f"{verdict.verdict}: {verdict.reason}"
-        t_ours = time.perf_counter() - start
+        clock.lap("score_judge")
+        t_ours = clock.total()
+        counts = {k: v for k, v in seeded["counts"].items() if k != "replay_per_class"}
         if accepted:
             ours = (ours_model, data.classes)
             ours_model.save(champion_file)  # registering it is not timed (nor for full)
         kept = finetune.score_old_new("classification", ours[0], ours[1], data, old_keys)
-        scores = {"full": finetune.score_old_new("classification", full, data.classes, data,
-                                                 old_keys),
+        scores = {"full": full_score,
                   "naive": finetune.score_old_new("classification", naive_model, data.classes,
                                                   data, old_keys),
                   "ours": kept}
@@ -174,12 +216,15 @@ def run_model(name: str, dataset: Dataset, nights: dict[str, int], seed: int) ->
                      **{f"{k}_old": v.old for k, v in scores.items()},
                      **{f"{k}_new": v.new for k, v in scores.items()},
                      "full_s": t_full, "naive_s": t_naive, "ours_s": t_ours,
-                     "full_fit_s": t_full_fit, "ours_fit_s": t_ours_fit})
+                     "full_fit_s": t_full_fit, "ours_fit_s": t_ours_fit,
+                     "ours_parts": clock.parts,
+                     "bias_offset": (finished.get("bias_correction") or {}).get("bias_offset")})
         print(f"{name} night {night} seed {seed}: old full {scores['full'].old:.3f} naive "
               f"{scores['naive'].old:.3f} ours {kept.old:.3f} | new full {scores['full'].new:.3f}"
               f" naive {scores['naive'].new:.3f} ours {kept.new:.3f} | fine-tuned before the guard:"
               f" old {after.old:.3f} new {after.new:.3f} | time full {t_full:.1f}s ours "
-              f"{t_ours:.1f}s (fits {t_full_fit:.1f}s, {t_ours_fit:.1f}s) | guard: "
+              f"{t_ours:.1f}s (fits {t_full_fit:.1f}s, {t_ours_fit:.1f}s; ours: "
+              f"{', '.join(f'{k} {v:.2f}s' for k, v in clock.parts.items())}) | guard: "
               f"{'accepted' if accepted else 'REJECTED: ' + reason}",
               flush=True)
     return rows
@@ -217,17 +262,36 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--models", default=",".join(EPOCHS_FULL))
     parser.add_argument("--replay", type=float, default=REPLAY, help="old rows per new row")
-    parser.add_argument("--tune-lr", type=float, default=TUNE_LR_FACTOR,
-                        help="fine-tuning learning rate as a fraction of training's")
+    parser.add_argument("--tune-lr", type=float, default=None,
+                        help="fine-tuning learning rate / training's, for every model "
+                             f"(default: {TUNE_LR_FACTOR})")
+    parser.add_argument("--tune-epochs", type=int, default=None,
+                        help=f"fine-tuning epochs for every model (default: {EPOCHS_TUNE})")
+    parser.add_argument("--tune-batch", type=int, default=None,
+                        help=f"fine-tuning batch size for every model (default: {TUNE_BATCH})")
+    parser.add_argument("--distill", type=float, default=DISTILL,
+                        help="distillation weight on replayed rows (0 = labels only)")
+    parser.add_argument("--no-bias-correction", action="store_true",
+                        help="leave the new classes' logits as the fine-tune left them")
+    parser.add_argument("--text-new", default=",".join(TEXT_NEW),
+                        help="the text categories that arrive on nights 1, 2, 3")
     args = parser.parse_args()
-    globals().update(REPLAY=args.replay, TUNE_LR_FACTOR=args.tune_lr)
+    factors = (TUNE_LR_FACTOR if args.tune_lr is None
+               else {m: args.tune_lr for m in TUNE_LR_FACTOR})
+    if args.tune_batch is not None:
+        TUNE_BATCH.update({m: args.tune_batch for m in TUNE_BATCH})
+    if args.tune_epochs is not None:
+        EPOCHS_TUNE.update({m: args.tune_epochs for m in EPOCHS_TUNE})
+    globals().update(REPLAY=args.replay, TUNE_LR_FACTOR=factors, DISTILL=args.distill,
+                     BIAS_CORRECTION=not args.no_bias_correction,
+                     TEXT_NEW=tuple(args.text_new.split(",")))
     data = args.data
     if data is None:
         from training_lib.demo.folder import make_demo_data
 
         data = TMP / "demo"
         make_demo_data(data)
-    loaded = load_all(data)
+    loaded = load_all(data, args.models.split(","))
     rows = []
     for seed in [int(s) for s in args.seeds.split(",")]:
         for name, (dataset, nights) in loaded.items():

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from training_lib.data.dataset import Dataset
-from training_lib.incremental import baseline, finetune, guard
+from training_lib.incremental import baseline, finetune, guard, recipe
 from training_lib.incremental.snapshot import load_snapshot
 from training_lib.runs.context import RunContext
 
@@ -66,7 +66,9 @@ def detect_new_data(ctx: RunContext) -> dict[str, Any]:
 
 def prepare_finetune(ctx: RunContext, model_name: str, task: str, dataset: Dataset,
                      model: Any) -> tuple[Dataset, dict[str, Any]]:
-    """Seed `model` with the champion's weights and cut the training rows to new + replay.
+    """Seed `model` with the champion's weights and cut the training rows to new + replay
+    (recipe.py; a distilling classifier leaves compiled for probability targets: the
+    worker calls `recipe.finish_finetune` after the fit).
 
     The result's mode is "finetune", or "waiting" (fewer new-data test rows than
     `incremental.min_new_test_rows`: nothing is trained and the new data accumulates) or
@@ -90,13 +92,16 @@ def prepare_finetune(ctx: RunContext, model_name: str, task: str, dataset: Datas
     version = client.get_version(model_name, str(base.champion_version))
     champion_model, champion_classes = load_version_model(model_name, version)
     before = finetune.row_outcomes(task, champion_model, champion_classes, dataset, old_keys)
-    notes = finetune.transfer_weights(champion_model, champion_classes, model, dataset.classes)
-    tuned, train_counts = finetune.replay_dataset(dataset, old_keys, settings.replay_ratio,
-                                                  ctx.settings.seed)
-    log.info("%s: fine-tuning champion v%s on %s", model_name, base.champion_version, train_counts)
+    tuned, seeded = recipe.seed_finetune(task, champion_model, champion_classes, model, dataset,
+                                         old_keys, replay_ratio=settings.replay_ratio,
+                                         distillation_weight=settings.distillation_weight,
+                                         seed=ctx.settings.seed)
+    log.info("%s: fine-tuning champion v%s on %s", model_name, base.champion_version,
+             seeded["counts"])
     return tuned, {"mode": "finetune", "champion_version": base.champion_version,
                    "baseline": base.to_json(), "before": before.score(dataset, old_keys).__dict__,
-                   "counts": {**counts, **train_counts}, "notes": notes,
+                   "counts": {**counts, **seeded["counts"]}, "notes": seeded["notes"],
+                   "distillation": seeded["distillation"], "champion_classes": champion_classes,
                    PRIVATE_KEYS: old_keys, PRIVATE_ROWS: before}
 
 

@@ -162,6 +162,11 @@ def train(job: TrainingJob) -> dict[str, Any]:
                                              plan.batch_size, s.collaboration))
     job = replace(job, run_id=open_tracking(job, model))
     result, delivery = fit_with_checkpoints(job, model, train_on)
+    if incremental is not None:  # own loss back, new classes' bias corrected
+        from training_lib.incremental.recipe import finish_finetune
+
+        incremental.update(finish_finetune(dataset.info.get("task") or job.spec.task, model,
+                                           dataset, incremental.get("champion_classes")))
     if job.collaborative:
         from training_lib.collab.consume import restore_compile
 

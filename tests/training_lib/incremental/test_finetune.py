@@ -1,6 +1,7 @@
-"""Incremental learning pieces: old/new split by keys, replay, head growth, per-row
+"""Incremental learning pieces: old/new split by keys, head growth, per-row
 outcomes and their paired comparison, the short-circuit, and a rejected version keeping
-the champion. (The guard's rule: test_guard.py; baselines: test_baseline.py.)"""
+the champion. (The guard's rule: test_guard.py; baselines: test_baseline.py; replay:
+test_replay.py; distillation: test_distill.py.)"""
 from __future__ import annotations
 
 import keras
@@ -18,18 +19,6 @@ def _dataset(n_train: int = 40) -> Dataset:
     y = {s: (v[:, 0] > 0).astype("int32") for s, v in x.items()}
     keys = {s: [f"{s}-{i}" for i in range(len(v))] for s, v in x.items()}
     return Dataset("m", x, y, ["neg", "pos"], {}, [], keys)
-
-
-def test_replay_takes_all_new_rows_and_ratio_times_as_many_old():
-    data = _dataset()
-    old = {f"train-{i}" for i in range(30)}  # 30 old rows, 10 new
-    tuned, counts = finetune.replay_dataset(data, old, ratio=1.5, seed=1)
-    assert counts == {"new_train": 10, "replay": 15, "old_train": 30}
-    kept = tuned.keys["train"]
-    assert len(kept) == 25 and {f"train-{i}" for i in range(30, 40)} <= set(kept)
-    assert tuned.size("test") == 10  # evaluation splits untouched
-    again, _ = finetune.replay_dataset(data, old, ratio=1.5, seed=1)
-    assert again.keys["train"] == kept  # deterministic
 
 
 def test_missing_keys_are_a_clear_error():
@@ -111,3 +100,25 @@ def test_rejected_version_is_tagged_and_the_champion_stays():
     assert decision["tag"] == "rejected" and _alias(name, "champion") == "1"
     version = tracking.client().get_model_version(name, "2")
     assert version.tags["status"] == "rejected" and "forgetting" in version.tags["status_reason"]
+
+
+def test_rows_are_predicted_eagerly_with_the_outputs_of_predict():
+    model = _classifier(3)
+    x = np.random.default_rng(0).normal(size=(300, 4)).astype("float32")  # two batches
+    np.testing.assert_allclose(finetune.predict_rows(model, x),
+                               model.predict(x, batch_size=256, verbose=0), rtol=1e-5, atol=1e-6)
+    inputs = {"a": keras.Input((2,), name="a"), "b": keras.Input((2,), name="b")}
+    joined = keras.layers.Concatenate()([inputs["a"], inputs["b"]])
+    two = keras.Model(inputs, keras.layers.Dense(2)(joined))
+    parts = {"a": x[:, :2], "b": x[:, 2:]}
+    np.testing.assert_allclose(finetune.predict_rows(two, parts),
+                               two.predict(parts, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+class _PredictOnly:
+    def predict(self, x, batch_size=None, verbose=0):
+        return np.ones((len(x), 2))
+
+
+def test_a_model_that_only_predicts_is_asked_to_predict():
+    assert finetune.predict_rows(_PredictOnly(), np.zeros((3, 4))).shape == (3, 2)
