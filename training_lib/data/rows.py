@@ -15,7 +15,7 @@ sample instead of the decoded array. `stack_entries` then decides by size:
 Why 256 MiB: the whole-array path costs about 3.4x the raw bytes at peak (Keras converts
 the array and casts each batch), so 256 MiB of uint8 is about 0.9 GB of RSS, well inside
 a small worker; above it the memory saved outweighs the per-file reads (see the README's
-"Scale" section for the measured throughput of both paths).
+"Datasets larger than memory" for the measured throughput of both paths).
 """
 from __future__ import annotations
 
