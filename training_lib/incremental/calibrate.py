@@ -1,12 +1,20 @@
-"""Bias correction for new classes after a fine-tune (as in BiC, Wu et al. 2019).
+"""Bias correction for new classes after a fine-tune (after BiC, Wu et al. 2019).
 
 A fine-tune that adds a class leaves the model answering the new class too often: its
 unit and its n-grams were just trained, fast, on rows it sees every epoch. On the demo
-fortunes, night 2 (science added), 22 of the 29 old-data test texts the fine-tune got
-wrong were answered "science", against 8 for a full retrain. One offset added to the
-new classes' logits, chosen to minimise the cross-entropy on the validation rows (old
-and new classes, none of them trained on), takes most of that back: in the same runs
-old-data accuracy went 0.667 -> 0.736 with new-data accuracy at the full retrain's.
+fortunes, night 2 (science added), 22 of the 29 old-data test texts one fine-tune got
+wrong were answered "science", against 8 for a full retrain. One offset added to the new
+classes' logits takes that back: the offset with the highest accuracy on the validation
+rows (old and new classes, none of them trained on), the one nearest 0 among equals, so a
+fine-tune that is not biased is left alone.
+
+The offset is the accuracy's, not the cross-entropy's: minimising the validation
+cross-entropy (a proper score, and BiC's choice) over-corrected on the package
+docstrings, where the fine-tuned model is confidently wrong on a few old rows: new-data
+accuracy fell 9 points under a full retrain's, against 3 with the accuracy's offset and
+6.5 points over it uncorrected; on the demo fortunes uncorrected old-data accuracy was
+1.4 points under, corrected 1.4 over (mean of 9 fine-tunes, nights 1-3 x 3 seeds, each
+from a champion retrained on the nights before; bench/incremental.py runs the chain).
 
 The offset goes into the bias of the layer that outputs the logits, so the saved model
 carries it.
@@ -22,28 +30,17 @@ from training_lib.incremental.finetune import predict_rows
 
 
 def best_offset(logits: np.ndarray, labels: np.ndarray, columns: list[int],
-                bound: float = 10.0, iterations: int = 80) -> float:
-    """The offset d added to `columns` of `logits` minimising the mean cross-entropy on
-    `labels`: convex in d, so a ternary search over [-bound, bound]."""
+                bound: float = 6.0, step: float = 0.05) -> float:
+    """The offset d added to `columns` of `logits` that maximises the accuracy on
+    `labels`, the one nearest 0 among equals (0 when no shift helps)."""
     z = np.asarray(logits, np.float64)
     y = np.asarray(labels, np.int64)
-    mask = np.zeros(z.shape[1], bool)
-    mask[columns] = True
-
-    def loss(d: float) -> float:
-        shifted = z + d * mask
-        top = shifted.max(axis=1, keepdims=True)
-        log_norm = top[:, 0] + np.log(np.exp(shifted - top).sum(axis=1))
-        return float(np.mean(log_norm - shifted[np.arange(len(y)), y]))
-
-    lo, hi = -bound, bound
-    for _ in range(iterations):
-        a, b = lo + (hi - lo) / 3, hi - (hi - lo) / 3
-        if loss(a) <= loss(b):
-            hi = b
-        else:
-            lo = a
-    return round((lo + hi) / 2, 4)
+    shift = np.zeros(z.shape[1])
+    shift[columns] = 1.0
+    grid = np.round(np.arange(-bound, bound + step / 2, step), 6)
+    right = np.asarray([np.sum((z + d * shift).argmax(axis=1) == y) for d in grid])
+    best = grid[right == right.max()]
+    return float(best[np.argmin(np.abs(best))])
 
 
 def logits_layer(model: Any, n_classes: int) -> Any | None:
