@@ -33,6 +33,7 @@ from training_lib.errors import CheckpointError, TrainingError
 from training_lib.training.batches import RowBatches
 from training_lib.training.checkpoints import Checkpoint, CheckpointStore
 from training_lib.training.early_stopping import EarlyStopping
+from training_lib.training.optimizer_state import build_before_fit
 
 log = logging.getLogger(__name__)
 
@@ -279,6 +280,7 @@ class ResumableFit:
     def _fit_epoch(self, epoch: int, order: np.ndarray, val: Any, tracker: "_StepTracker") -> None:
         """One epoch (or its rest) over the train rows in `order`: from memory, or batch
         by batch from disk when the loader left the split there (same batches either way)."""
+        build_before_fit(self.model)  # one trace of the train step instead of two
         callbacks = [tracker, *self.extra_callbacks]
         common = {"epochs": epoch + 1, "initial_epoch": epoch, "validation_data": val,
                   "verbose": 0, "callbacks": callbacks, "shuffle": False}  # `order` is the order

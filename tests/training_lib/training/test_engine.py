@@ -11,6 +11,7 @@ from training_lib.data.dataset import Dataset
 from training_lib.training.checkpoints import CheckpointStore
 from training_lib.training.engine import FitPlan, ResumableFit, epoch_permutation
 from tests.fixtures.fit_callbacks import CountBatches, Preempt
+from tests.training_lib.training.test_optimizer_state import count_train_step_traces
 
 tf.config.experimental.enable_op_determinism()
 
@@ -61,6 +62,13 @@ def test_resume_mid_epoch_matches_uninterrupted(tmp_path, kill_after):
         np.testing.assert_allclose(a, b, atol=1e-6)
     np.testing.assert_allclose(reference.optimizer.iterations.numpy(),
                                resumed.optimizer.iterations.numpy())
+
+
+def test_the_train_step_is_traced_once_over_all_epochs(tmp_path):
+    model = _model()
+    traces = count_train_step_traces(model)
+    ResumableFit(model, _dataset(), PLAN, CheckpointStore(tmp_path / "run")).run()
+    assert len(traces) == 1  # optimizer built before the first fit (optimizer_state.py)
 
 
 def test_epoch_order_depends_on_seed_and_epoch_only():

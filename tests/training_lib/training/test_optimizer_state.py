@@ -1,12 +1,14 @@
 """A recompile (collaborative loss, the model's own loss again, the next round's worker)
 continues the optimizer: moments and step count are carried, so a round that adds no
-knowledge trains exactly like one uninterrupted fit."""
+knowledge trains exactly like one uninterrupted fit. An optimizer built before the first
+fit lets TensorFlow trace the train step once instead of twice."""
 from __future__ import annotations
 
 import keras
 import numpy as np
+import pytest
 
-from training_lib.training.optimizer_state import carry_optimizer_state
+from training_lib.training.optimizer_state import build_before_fit, carry_optimizer_state
 
 
 def _model() -> keras.Model:
@@ -59,3 +61,33 @@ def test_a_different_optimizer_or_model_is_left_alone():
     sgd.compile(keras.optimizers.SGD(1e-2), "mse")
     assert not carry_optimizer_state(trained.optimizer, sgd)
     assert not carry_optimizer_state(None, sgd)
+
+
+def count_train_step_traces(model: keras.Model) -> list[int]:
+    """Wrap `model.train_step`: the returned list grows by one per trace (in graph mode the
+    Python function runs only while TensorFlow traces it)."""
+    traces: list[int] = []
+    step = model.train_step
+
+    def counted(data):
+        traces.append(1)
+        return step(data)
+
+    model.train_step = counted
+    return traces
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow's tracing")
+def test_an_optimizer_built_before_the_first_fit_means_one_trace_of_the_train_step():
+    x, y = _data()
+    model = _model()
+    assert not model.optimizer.built
+    assert build_before_fit(model) and model.optimizer.built
+    assert not build_before_fit(model)  # already built: nothing to do
+    traces = count_train_step_traces(model)
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    assert len(traces) == 1
+    unbuilt = _model()  # Keras left alone: the step creates Adam's variables, traced twice
+    traces = count_train_step_traces(unbuilt)
+    unbuilt.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    assert len(traces) == 2
