@@ -8,14 +8,19 @@ Nights, built from the demo data (generated into a temp folder unless --data is 
 - causal_reasoning_engine, new text categories: base = 3 fortune categories, one new
   category a night (the classifier's head grows).
 Each night: full = train from scratch on everything so far; naive = fine-tune the
-previous naive model on the new data only; ours = fine-tune our previous model on new
-data + a class-balanced replay of old data with the replayed rows' targets distilled
-from the champion, then the new classes' logits bias-corrected on the validation rows
-(`recipe.seed_finetune`, `recipe.finish_finetune`), kept only if the forgetting guard accepts
-(paired tests on the same old/new test rows; training_lib.incremental: the same
-functions the pipeline's worker calls; the bench does not apply min_new_test_rows). Scores:
-accuracy on old-data and on new-data test rows. Goal for ours vs full: old within 1
-point, new within 2 points, at least 3x faster.
+previous naive model on the new data only; ours = the nightly step: fine-tune the
+champion on the data it was not trained on (a rejected night's data stays new, as in the
+pipeline's baseline.py) + a class-balanced replay of old data with the replayed rows'
+targets distilled from the champion, then the new classes' logits bias-corrected on the
+validation rows (`recipe.seed_finetune`, `recipe.finish_finetune`), kept only if the
+forgetting guard accepts (paired tests on the same test rows; training_lib.incremental:
+the same functions the pipeline's worker calls; the bench does not apply
+min_new_test_rows). The fine-tune's epochs, learning rate, batch size, replay ratio,
+distillation weight, epsilon and alpha are the nightly preset's
+(presets/incremental_learning.yaml, `nightly_recipe`), unless overridden on the command
+line. Scores: accuracy of the model each arm holds after the night, on the test rows of
+data before the night (old) and of the night's data (new). Goal for ours vs full: old
+within 1 point, new within 2 points, at least 3x faster.
 
 Times are whole steps: ours = load the champion from its saved file, score it for the
 guard, build the model, seed it (weights, replay, the champion's answers on the replayed
@@ -51,20 +56,33 @@ from training_lib.data.dataset import Dataset  # noqa: E402
 from training_lib.incremental import distill, finetune, guard, recipe, replay  # noqa: E402
 from training_lib.config.model_specs import MODELS  # noqa: E402
 from training_lib.models.resolve import build_model  # noqa: E402
+from training_lib.training.optimizer_state import build_before_fit  # noqa: E402
 
 EPOCHS_FULL = {"vision_service": 10, "audio_service": 20, "causal_reasoning_engine": 20}
-EPOCHS_TUNE = {"vision_service": 5, "audio_service": 8, "causal_reasoning_engine": 5}
 LR = 1e-3
-EPSILON = 0.01
-REPLAY = 1.0
-DISTILL = 0.5
+TEXT_NEW = ("love", "science", "sports")
+
+
+def nightly_recipe(preset: str = "incremental_learning") -> dict:
+    """The fine-tune as the nightly preset runs it, per model: epochs (config/schedule.py),
+    learning rate and batch size (`models.<name>` overrides, else the preset's), and the
+    replay ratio, distillation weight, forgetting epsilon and significance level of its
+    `incremental` section."""
+    from training_lib.config.presets import load_preset
+    from training_lib.config.schedule import epoch_schedule
+
+    settings = load_preset(preset).settings
+    inc = settings.incremental
+    return {"preset": preset,
+            "epochs": {m: epoch_schedule(settings, MODELS[m]).epochs for m in EPOCHS_FULL},
+            "learning_rate": {m: settings.for_model(m, "learning_rate") for m in EPOCHS_FULL},
+            "batch_size": {m: settings.for_model(m, "batch_size") for m in EPOCHS_FULL},
+            "replay": inc.replay_ratio, "distill": inc.distillation_weight,
+            "epsilon": inc.forgetting_epsilon, "alpha": inc.significance_level}
+
+
+RECIPE = nightly_recipe()
 BIAS_CORRECTION = True
-# fine-tuning learning rate / training's: the fastText embeddings of a new category's
-# n-grams start at random and must move in 5 epochs what full training moves in 20
-# (the incremental_learning preset sets causal_reasoning_engine's epochs, learning_rate
-# and batch_size to these)
-TUNE_LR_FACTOR = {"vision_service": 1.0, "audio_service": 1.0, "causal_reasoning_engine": 10.0}
-TUNE_BATCH = {"vision_service": 32, "audio_service": 32, "causal_reasoning_engine": 64}
 TEXT_NEW = ("love", "science", "sports")
 
 
@@ -129,8 +147,10 @@ def upto(dataset: Dataset, nights: dict[str, int], last: int) -> Dataset:
 
 
 def fit(model: keras.Model, data: Dataset, epochs: int, seed: int, batch_size: int = 32) -> float:
+    """Train, as the engine does (optimizer built first); the time of the fit."""
     keras.utils.set_random_seed(seed)
     start = time.perf_counter()
+    build_before_fit(model)
     model.fit(data.x["train"], data.y["train"], batch_size=batch_size, epochs=epochs, verbose=0,
               shuffle=True)
     return time.perf_counter() - start
@@ -159,10 +179,15 @@ def run_model(name: str, dataset: Dataset, nights: dict[str, int], seed: int) ->
     naive = ours = (first, base.classes)
     champion_file = TMP / f"{name}_seed{seed}_champion.keras"
     first.save(champion_file)  # what the registry holds; the incremental step loads it
+    champion_night = 0  # the champion was trained on the data up to this night
     rows = []
     for night in (1, 2, 3):
         data = upto(dataset, nights, night)
-        old_keys = {k for k, n in nights.items() if n < night}
+        old_keys = {k for k, n in nights.items() if n < night}  # for the scores
+        # for the fine-tune and the guard, as in the pipeline (baseline.py): new is what
+        # the champion was not trained on, so a rejected night's data stays new
+        seen = {k for k, n in nights.items() if n <= champion_night}
+        first_new = champion_night + 1
         start = time.perf_counter()
         full = new_model(name, data, seed)
         t_full_fit = fit(full, data, EPOCHS_FULL[name], seed)
@@ -171,22 +196,24 @@ def run_model(name: str, dataset: Dataset, nights: dict[str, int], seed: int) ->
         # naive: fine-tune on the new rows only
         only_new, _ = replay.replay_dataset(data, old_keys, 0.0, seed)
         naive_model = new_model(name, data, seed, naive)
-        t_naive = fit(naive_model, only_new, EPOCHS_TUNE[name], seed)
+        t_naive = fit(naive_model, only_new, RECIPE["epochs"][name], seed,
+                      RECIPE["batch_size"][name])
         # ours, timed whole: load the champion, score it, build and seed the model (weights,
         # balanced replay, distillation targets), fine-tune, score again, the guard
         clock = Clock()
         champion = (load_champion(champion_file), ours[1])
         clock.lap("load")
         champion_rows = finetune.row_outcomes("classification", champion[0], champion[1], data,
-                                              old_keys)
+                                              seen)
         clock.lap("score_champion")
         keras.utils.set_random_seed(seed)
-        ours_model = build_model(MODELS[name], data, LR * TUNE_LR_FACTOR[name])
+        ours_model = build_model(MODELS[name], data, RECIPE["learning_rate"][name])
         replayed, seeded = recipe.seed_finetune(
-            "classification", champion[0], champion[1], ours_model, data, old_keys,
-            replay_ratio=REPLAY, distillation_weight=DISTILL, seed=seed)
+            "classification", champion[0], champion[1], ours_model, data, seen,
+            replay_ratio=RECIPE["replay"], distillation_weight=RECIPE["distill"], seed=seed)
         clock.lap("build_seed")
-        t_ours_fit = fit(ours_model, replayed, EPOCHS_TUNE[name], seed, TUNE_BATCH[name])
+        t_ours_fit = fit(ours_model, replayed, RECIPE["epochs"][name], seed,
+                         RECIPE["batch_size"][name])
         clock.lap("fit")
         if BIAS_CORRECTION:
             finished = recipe.finish_finetune("classification", ours_model, data, champion[1])
@@ -194,16 +221,18 @@ def run_model(name: str, dataset: Dataset, nights: dict[str, int], seed: int) ->
             finished = {"restored_compile": distill.restore_compile(ours_model)}
         clock.lap("finish")
         tuned_rows = finetune.row_outcomes("classification", ours_model, data.classes, data,
-                                           old_keys)
-        after = tuned_rows.score(data, old_keys)
-        sides = finetune.compare(champion_rows, tuned_rows, data, old_keys, seed=seed)
-        verdict = guard.judge(sides["old"], sides["new"], epsilon=EPSILON, metric="accuracy")
+                                           seen)
+        sides = finetune.compare(champion_rows, tuned_rows, data, seen, seed=seed)
+        verdict = guard.judge(sides["old"], sides["new"], epsilon=RECIPE["epsilon"],
+                              alpha=RECIPE["alpha"], metric="accuracy")
         accepted, reason = verdict.accepted, f"{verdict.verdict}: {verdict.reason}"
         clock.lap("score_judge")
         t_ours = clock.total()
         counts = {k: v for k, v in seeded["counts"].items() if k != "replay_per_class"}
+        after = finetune.score_old_new("classification", ours_model, data.classes, data,
+                                       old_keys)
         if accepted:
-            ours = (ours_model, data.classes)
+            ours, champion_night = (ours_model, data.classes), night
             ours_model.save(champion_file)  # registering it is not timed (nor for full)
         kept = finetune.score_old_new("classification", ours[0], ours[1], data, old_keys)
         scores = {"full": full_score,
@@ -212,7 +241,7 @@ def run_model(name: str, dataset: Dataset, nights: dict[str, int], seed: int) ->
                   "ours": kept}
         naive = (naive_model, data.classes)
         rows.append({"model": name, "night": night, "seed": seed, "accepted": accepted,
-                     "reason": reason, **counts, "tuned_old": after.old, "tuned_new": after.new,
+                     "reason": reason, "new_from_night": first_new, **counts, "tuned_old": after.old, "tuned_new": after.new,
                      **{f"{k}_old": v.old for k, v in scores.items()},
                      **{f"{k}_new": v.new for k, v in scores.items()},
                      "full_s": t_full, "naive_s": t_naive, "ours_s": t_ours,
@@ -261,30 +290,32 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--models", default=",".join(EPOCHS_FULL))
-    parser.add_argument("--replay", type=float, default=REPLAY, help="old rows per new row")
+    parser.add_argument("--preset", default=RECIPE["preset"],
+                        help="the nightly preset whose fine-tune settings are measured")
+    parser.add_argument("--replay", type=float, default=None, help="old rows per new row")
     parser.add_argument("--tune-lr", type=float, default=None,
-                        help="fine-tuning learning rate / training's, for every model "
-                             f"(default: {TUNE_LR_FACTOR})")
+                        help="fine-tuning learning rate for every model")
     parser.add_argument("--tune-epochs", type=int, default=None,
-                        help=f"fine-tuning epochs for every model (default: {EPOCHS_TUNE})")
+                        help="fine-tuning epochs for every model")
     parser.add_argument("--tune-batch", type=int, default=None,
-                        help=f"fine-tuning batch size for every model (default: {TUNE_BATCH})")
-    parser.add_argument("--distill", type=float, default=DISTILL,
+                        help="fine-tuning batch size for every model")
+    parser.add_argument("--distill", type=float, default=None,
                         help="distillation weight on replayed rows (0 = labels only)")
     parser.add_argument("--no-bias-correction", action="store_true",
                         help="leave the new classes' logits as the fine-tune left them")
     parser.add_argument("--text-new", default=",".join(TEXT_NEW),
                         help="the text categories that arrive on nights 1, 2, 3")
     args = parser.parse_args()
-    factors = (TUNE_LR_FACTOR if args.tune_lr is None
-               else {m: args.tune_lr for m in TUNE_LR_FACTOR})
-    if args.tune_batch is not None:
-        TUNE_BATCH.update({m: args.tune_batch for m in TUNE_BATCH})
-    if args.tune_epochs is not None:
-        EPOCHS_TUNE.update({m: args.tune_epochs for m in EPOCHS_TUNE})
-    globals().update(REPLAY=args.replay, TUNE_LR_FACTOR=factors, DISTILL=args.distill,
-                     BIAS_CORRECTION=not args.no_bias_correction,
+    recipe_ = nightly_recipe(args.preset)  # the preset's, then the overrides asked for
+    for key, value in (("learning_rate", args.tune_lr), ("epochs", args.tune_epochs),
+                       ("batch_size", args.tune_batch)):
+        if value is not None:
+            recipe_[key] = {m: value for m in recipe_[key]}
+    recipe_.update({k: v for k, v in (("replay", args.replay), ("distill", args.distill))
+                    if v is not None})
+    globals().update(RECIPE=recipe_, BIAS_CORRECTION=not args.no_bias_correction,
                      TEXT_NEW=tuple(args.text_new.split(",")))
+    print(f"fine-tune as preset {args.preset!r} runs it (with overrides): {recipe_}", flush=True)
     data = args.data
     if data is None:
         from training_lib.demo.folder import make_demo_data
@@ -315,7 +346,8 @@ def main() -> None:
     goals = {m: v["old_gap"]["mean"] <= 0.01 and v["new_gap"]["mean"] <= 0.02
              and v["speedup"]["mean"] >= 3 for m, v in summary.items()}
     (TMP / "incremental_rows.json").write_text(json.dumps(rows, indent=1, default=str))
-    print(json.dumps({"bench": "incremental", "models": summary, "goals_met": goals,
+    print(json.dumps({"bench": "incremental", "recipe": RECIPE, "models": summary,
+                      "goals_met": goals,
                       "rows": str(TMP / "incremental_rows.json")}))
 
 

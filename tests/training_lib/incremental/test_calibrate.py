@@ -11,10 +11,21 @@ from training_lib.incremental.calibrate import best_offset, correct_new_class_bi
 from training_lib.incremental.recipe import finish_finetune
 
 
-def _accuracy(logits: np.ndarray, labels: np.ndarray, columns: list[int], d: float) -> float:
-    z = logits.copy()
+def _shifted(logits: np.ndarray, columns: list[int], d: float) -> np.ndarray:
+    z = logits.astype(np.float64).copy()
     z[:, columns] += d
-    return float(np.mean(z.argmax(axis=1) == labels))
+    return z
+
+
+def _accuracy(logits: np.ndarray, labels: np.ndarray, columns: list[int], d: float) -> float:
+    return float(np.mean(_shifted(logits, columns, d).argmax(axis=1) == labels))
+
+
+def _cross_entropy(logits: np.ndarray, labels: np.ndarray, columns: list[int], d: float) -> float:
+    z = _shifted(logits, columns, d)
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    return float(-np.mean(np.log(p[np.arange(len(labels)), labels])))
 
 
 def test_the_offset_maximises_the_validation_accuracy_and_stays_at_0_when_nothing_helps():
@@ -29,6 +40,21 @@ def test_the_offset_maximises_the_validation_accuracy_and_stays_at_0_when_nothin
     assert _accuracy(biased, labels, [2], offset) == fine
     assert fine > _accuracy(biased, labels, [2], 0.0) + 0.05
     assert -2.5 < offset < -0.5  # takes most of the +1.5 back
+
+
+def test_where_the_cross_entropy_alone_would_over_correct_accuracy_wins():
+    """Six old rows answered "new" so confidently that no offset fixes them pull the
+    cross-entropy's minimum below -0.5, where the new class's own rows (margin 0.5) turn
+    wrong; the accuracy keeps the offset above it."""
+    labels = np.asarray([0] * 8 + [1] * 8 + [2] * 8)
+    logits = np.zeros((24, 3))
+    logits[np.arange(24), labels] = 2.0
+    logits[16:, 2] = 0.5  # the new class's rows: right by a margin of 0.5
+    logits[:6, 2] = 9.0  # old rows answered "new", beyond any offset's reach
+    offset = best_offset(logits, labels, [2])
+    free = min(np.linspace(-6, 6, 2401), key=lambda d: _cross_entropy(logits, labels, [2], d))
+    assert free < -0.5 and _accuracy(logits, labels, [2], free) == pytest.approx(10 / 24)
+    assert -0.5 < offset <= 0 and _accuracy(logits, labels, [2], offset) == pytest.approx(18 / 24)
 
 
 def _model_and_data(new_too_strong: float) -> tuple[keras.Model, Dataset]:
