@@ -26,6 +26,7 @@ def test_sigkill_mid_epoch_is_retried_and_resumes_exactly(live_stack):
     from training_lib.runs.context import run_dir_for
     from training_lib.runs.faults import read_faults
     from training_lib.runs.folder import RunFolder
+    from training_lib.training.checkpoints import committed_steps
 
     reference = live_stack.trigger("resume_logic")
     assert live_stack.wait_run("resume_logic", reference) == "success"
@@ -34,13 +35,16 @@ def test_sigkill_mid_epoch_is_retried_and_resumes_exactly(live_stack):
 
     run_id = live_stack.trigger("resume_logic", {"force_retrain": True})  # same inputs: train
     folder = RunFolder(run_dir_for("resume_logic", run_id)).round("logic_model", 1)
+    # the step: the heartbeat's (at most one a second) or the newest checkpoint's (every 7
+    # steps), whichever is further; the rest of this small run can take under a second
     deadline, killed = time.time() + 300, None
     while time.time() < deadline and killed is None:
         beat = folder.read_heartbeat() or {}
-        if beat.get("step", 0) >= per_epoch + 3:  # inside the second epoch
+        step = max([beat.get("step", 0), *committed_steps(folder.checkpoints)])
+        if beat.get("pid") and step >= per_epoch + 3:  # inside the second epoch
             os.kill(beat["pid"], signal.SIGKILL)
-            killed = beat["step"]
-        time.sleep(0.05)
+            killed = step
+        time.sleep(0.02)
     assert killed, "training never reached the second epoch"
     assert live_stack.wait_run("resume_logic", run_id) == "success"
     train = live_stack.states("resume_logic", run_id)["logic_model.train"]

@@ -10,11 +10,10 @@ The engine knows nothing of MLflow or Airflow: metrics go to `sinks` (objects wi
 anomaly monitor) watch the fit from inside and may roll it back or stop it. Everything is
 passed to the constructor; nothing is patched onto the engine afterwards.
 
-`FitPlan.epochs` is an epoch budget. With `patience`, training also stops once the
-monitored validation metric has not improved for that many epochs, and the best epoch's
-checkpoint (which the store keeps) is restored at the end; the early-stopping state
-travels in every checkpoint, so a resumed fit stops where an uninterrupted one would.
-`FitResult` says where training stopped and why.
+`FitPlan.epochs` is an epoch budget. With `patience`, training also stops once the monitored
+validation metric has not improved for that many epochs, and the best epoch's checkpoint (which the
+store keeps) is restored at the end; the early-stopping state travels in every checkpoint, so a
+resumed fit stops where an uninterrupted one would. `FitResult` says where training stopped and why.
 """
 from __future__ import annotations
 

@@ -10,8 +10,7 @@ import tensorflow as tf
 from training_lib.data.dataset import Dataset
 from training_lib.training.checkpoints import CheckpointStore
 from training_lib.training.engine import FitPlan, ResumableFit, epoch_permutation
-from tests.fixtures.fit_callbacks import CountBatches, Preempt
-from tests.training_lib.training.test_optimizer_state import count_train_step_traces
+from tests.fixtures.fit_callbacks import CountBatches, Preempt, count_train_step_traces
 
 tf.config.experimental.enable_op_determinism()
 

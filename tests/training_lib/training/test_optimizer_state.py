@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from training_lib.training.optimizer_state import build_before_fit, carry_optimizer_state
+from tests.fixtures.fit_callbacks import count_train_step_traces
 
 
 def _model() -> keras.Model:
@@ -61,20 +62,6 @@ def test_a_different_optimizer_or_model_is_left_alone():
     sgd.compile(keras.optimizers.SGD(1e-2), "mse")
     assert not carry_optimizer_state(trained.optimizer, sgd)
     assert not carry_optimizer_state(None, sgd)
-
-
-def count_train_step_traces(model: keras.Model) -> list[int]:
-    """Wrap `model.train_step`: the returned list grows by one per trace (in graph mode the
-    Python function runs only while TensorFlow traces it)."""
-    traces: list[int] = []
-    step = model.train_step
-
-    def counted(data):
-        traces.append(1)
-        return step(data)
-
-    model.train_step = counted
-    return traces
 
 
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow's tracing")
