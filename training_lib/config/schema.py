@@ -124,7 +124,7 @@ class Incremental(_Strict):
 
     replay_ratio: float = Field(1.0, ge=0, le=20, description="old rows replayed per new row "
                                 "(classification: per old class, per new row of a class)")
-    distillation_weight: float = Field(0.5, ge=0, le=1, description="weight of the champion's "
+    distillation_weight: float = Field(0.75, ge=0, le=1, description="weight of the champion's "
                                        "answers in replayed rows' targets; 0 = labels only")
     forgetting_epsilon: float = Field(0.01, ge=0, le=1, description="allowed old-data drop")
     min_new_test_rows: int = Field(30, ge=1, description="new-data test rows needed to judge")
