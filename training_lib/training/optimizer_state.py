@@ -41,10 +41,10 @@ def build_before_fit(model: Any) -> bool:
     they are not. Keras' TensorFlow trainer without a distribution strategy leaves that to
     the first traced train step, and a step that creates variables is traced twice by
     TensorFlow: 0.6-1.0 s more in every process's first epoch for the audio, vision and
-    text models on this CPU (README "Nightly incremental learning"). True if it built."""
+    text models on this CPU (README "Checkpoints and resume"). True if it built."""
     optimizer = getattr(model, "optimizer", None)
-    if optimizer is None or getattr(optimizer, "built", True) or not getattr(model, "built",
-                                                                              False):
+    model_built = getattr(model, "built", False)
+    if optimizer is None or getattr(optimizer, "built", True) or not model_built:
         return False
     strategy = getattr(model, "distribute_strategy", None)  # TensorFlow's trainer only
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
