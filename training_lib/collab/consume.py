@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import weakref
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,13 +30,12 @@ from training_lib.collab.losses import (CollaborativeLoss, HardTargetAccuracy, o
 from training_lib.collab.strategies.base import chosen_strategies
 from training_lib.config.schema import Collaboration
 from training_lib.data.dataset import Dataset, num_rows
-from training_lib.training.optimizer_state import carry_optimizer_state
+from training_lib.training.optimizer_state import compile_temporarily, restore_compile  # noqa: F401
 
 if TYPE_CHECKING:
     from training_lib.runs.context import RunContext
 
 log = logging.getLogger(__name__)
-_ORIGINAL_COMPILE: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
 
 
 def consume_knowledge(ctx: "RunContext", model_name: str, round_index: int, model: Any,
@@ -167,22 +165,6 @@ def compile_collaborative(model: Any, n_classes: int, cfg: Collaboration) -> Non
     """Compile for (n, 2C) targets with an optimizer of the same kind and settings that
     continues the previous one's state; the original compile config is kept for
     `restore_compile`."""
-    _ORIGINAL_COMPILE.setdefault(model, model.get_compile_config())
-    previous = model.optimizer
-    optimizer = type(previous).from_config(previous.get_config())
-    model.compile(optimizer=optimizer,
-                  loss=CollaborativeLoss(n_classes, cfg.temperature, cfg.distillation_weight),
-                  metrics=[HardTargetAccuracy(n_classes)])
-    carry_optimizer_state(previous, model)
-
-
-def restore_compile(model: Any) -> bool:
-    """Recompile with the model's own loss and metrics, keeping the optimizer's state
-    (True if it had been changed)."""
-    original = _ORIGINAL_COMPILE.pop(model, None)
-    if original is None:
-        return False
-    previous = model.optimizer
-    model.compile_from_config(original)
-    carry_optimizer_state(previous, model)
-    return True
+    compile_temporarily(model,
+                        CollaborativeLoss(n_classes, cfg.temperature, cfg.distillation_weight),
+                        [HardTargetAccuracy(n_classes)])

@@ -19,16 +19,14 @@ Targets become (n, classes) probabilities, so the model is compiled for them
 from __future__ import annotations
 
 import dataclasses
-import weakref
 from typing import Any
 
 import numpy as np
 
 from training_lib.data.dataset import Dataset
 from training_lib.incremental.finetune import old_new_index, predict_rows
-from training_lib.training.optimizer_state import carry_optimizer_state
+from training_lib.training.optimizer_state import compile_temporarily, restore_compile  # noqa: F401
 
-_ORIGINAL_COMPILE: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
 
 
 def soft_targets(labels: np.ndarray, classes: list[str], distilled: np.ndarray,
@@ -92,20 +90,5 @@ def compile_for_soft_targets(model: Any) -> None:
     kind and settings; the original compile config is kept for `restore_compile`."""
     import keras
 
-    _ORIGINAL_COMPILE.setdefault(model, model.get_compile_config())
-    previous = model.optimizer
-    model.compile(optimizer=type(previous).from_config(previous.get_config()),
-                  loss=keras.losses.CategoricalCrossentropy(from_logits=True),
-                  metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])
-
-
-def restore_compile(model: Any) -> bool:
-    """Compile back with the model's own loss and metrics, keeping the optimizer's state
-    (True if `compile_for_soft_targets` had changed it)."""
-    original = _ORIGINAL_COMPILE.pop(model, None)
-    if original is None:
-        return False
-    previous = model.optimizer
-    model.compile_from_config(original)
-    carry_optimizer_state(previous, model)
-    return True
+    compile_temporarily(model, keras.losses.CategoricalCrossentropy(from_logits=True),
+                        [keras.metrics.CategoricalAccuracy(name="accuracy")])

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import weakref
 from typing import Any
 
 log = logging.getLogger(__name__)
+_ORIGINAL_COMPILE: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
 
 
 def carry_optimizer_state(source: Any, model: Any) -> bool:
@@ -49,4 +51,26 @@ def build_before_fit(model: Any) -> bool:
     strategy = getattr(model, "distribute_strategy", None)  # TensorFlow's trainer only
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         optimizer.build(model.trainable_variables)
+    return True
+
+
+def compile_temporarily(model: Any, loss: Any, metrics: list[Any]) -> None:
+    """Compile with another loss and metrics and an optimizer of the same kind and
+    settings that continues the previous one's state; `restore_compile` undoes it."""
+    _ORIGINAL_COMPILE.setdefault(model, model.get_compile_config())
+    previous = model.optimizer
+    model.compile(optimizer=type(previous).from_config(previous.get_config()), loss=loss,
+                  metrics=metrics)
+    carry_optimizer_state(previous, model)
+
+
+def restore_compile(model: Any) -> bool:
+    """Compile back with the model's own loss and metrics, keeping the optimizer's state
+    (True if `compile_temporarily` had changed it)."""
+    original = _ORIGINAL_COMPILE.pop(model, None)
+    if original is None:
+        return False
+    previous = model.optimizer
+    model.compile_from_config(original)
+    carry_optimizer_state(previous, model)
     return True
