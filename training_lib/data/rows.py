@@ -60,25 +60,39 @@ def read_entry(path: Path) -> np.ndarray:
                         f"(delete the file and rerun)") from e
 
 
-def _header(path: Path) -> tuple[tuple[int, ...], np.dtype]:
-    """Shape and dtype of a .npy file from its header, without reading the data."""
-    array = np.load(path, mmap_mode="r")
-    return tuple(array.shape), array.dtype
+def _header(path: Path) -> tuple[tuple[int, ...], np.dtype, bytes]:
+    """Shape, dtype and the raw header bytes of a C-ordered .npy file, without its data."""
+    try:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0)
+            shape, fortran_order, dtype = read(f)
+            end = f.tell()
+            f.seek(0)
+            prefix = f.read(end)
+    except (OSError, ValueError) as e:
+        raise DataError(f"feature cache entry {path} unreadable ({e}); rebuild the cache "
+                        f"(delete the file and rerun)") from e
+    if fortran_order and len(shape) > 1:
+        raise DataError(f"feature cache entry {path} is Fortran-ordered; rebuild the cache")
+    return tuple(shape), dtype, prefix
 
 
 class CachedRows:
     """Rows kept on disk, one `.npy` per row, all of one shape and dtype; indexing
     (an int, a slice or an index array) reads and returns just those rows."""
 
-    def __init__(self, paths: Sequence[Path], row_shape: tuple[int, ...], dtype: np.dtype) -> None:
+    def __init__(self, paths: Sequence[Path], row_shape: tuple[int, ...], dtype: np.dtype,
+                 header: bytes) -> None:
         self.paths = list(paths)
         self.row_shape = tuple(row_shape)
         self.dtype = np.dtype(dtype)
+        self.header = header
 
     @classmethod
     def of(cls, paths: Sequence[Path]) -> "CachedRows":
-        shape, dtype = _header(paths[0])
-        return cls(paths, shape, dtype)
+        return cls(paths, *_header(paths[0]))
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -97,7 +111,7 @@ class CachedRows:
 
     def __getitem__(self, index: Any) -> np.ndarray:
         if isinstance(index, (int, np.integer)):
-            return self._row(self.paths[index])
+            return self._row(self.paths[index]).copy()
         picked = (self.paths[index] if isinstance(index, slice)
                   else [self.paths[i] for i in np.asarray(index).ravel()])
         out = np.empty((len(picked), *self.row_shape), self.dtype)
@@ -106,11 +120,24 @@ class CachedRows:
         return out
 
     def _row(self, path: Path) -> np.ndarray:
-        row = read_entry(path)
-        if row.shape != self.row_shape or row.dtype != self.dtype:
+        """One row, read-only. Rows of one split share their .npy header byte for byte, so a
+        row is its bytes after the split's header; the header is never parsed here, because
+        reader threads run this and CPython 3.11's `ast` (which `np.load` parses headers
+        with) is not thread-safe (gh-106905: "AST constructor recursion depth mismatch")."""
+        try:
+            raw = path.read_bytes()
+        except OSError as e:
+            raise DataError(f"feature cache entry {path} unreadable ({e}); rebuild the cache "
+                            f"(delete the file and rerun)") from e
+        if not raw.startswith(self.header):
+            row = read_entry(path)
             raise DataError(f"feature cache entry {path} has shape {row.shape} {row.dtype}, "
                             f"the split's rows are {self.row_shape} {self.dtype}")
-        return row
+        try:
+            return np.frombuffer(raw, self.dtype, offset=len(self.header)).reshape(self.row_shape)
+        except ValueError as e:
+            raise DataError(f"feature cache entry {path} is truncated ({e}); rebuild the cache "
+                            f"(delete the file and rerun)") from e
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         """The whole split in memory (for code that needs it at once, e.g. a reference)."""

@@ -54,3 +54,24 @@ def test_a_bad_threshold_names_the_variable(tmp_path, monkeypatch):
     entries, _ = _entries(tmp_path, n=2)
     with pytest.raises(DataError, match="TLIB_STREAM_ABOVE_MB='lots'"):
         stack_entries(entries)
+
+
+def test_rows_are_read_without_parsing_their_header(tmp_path, monkeypatch):
+    """Reader threads must not call `ast` (CPython 3.11 gh-106905 raised "AST constructor
+    recursion depth mismatch" in CI when a worker's np.load raced Keras tracing)."""
+    entries, rows = _entries(tmp_path)
+    on_disk = CachedRows.of([e.path for e in entries])
+
+    def no_ast(*_):
+        raise AssertionError("a row read parsed its .npy header")
+    monkeypatch.setattr("ast.literal_eval", no_ast)
+    np.testing.assert_array_equal(on_disk[np.arange(10)], rows)
+    np.testing.assert_array_equal(on_disk[4], rows[4])
+
+
+def test_a_truncated_row_is_an_error_naming_the_file(tmp_path):
+    entries, _ = _entries(tmp_path, n=3)
+    raw = entries[2].path.read_bytes()
+    entries[2].path.write_bytes(raw[:-5])
+    with pytest.raises(DataError, match=r"2\.npy is truncated"):
+        CachedRows.of([e.path for e in entries])[np.arange(3)]
