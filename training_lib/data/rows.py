@@ -52,12 +52,16 @@ class CacheEntry:
     path: Path
 
 
+def unreadable(path: Path, cause: object) -> DataError:
+    return DataError(f"feature cache entry {path} unreadable ({cause}); rebuild the cache "
+                     f"(delete the file and rerun)")
+
+
 def read_entry(path: Path) -> np.ndarray:
     try:
         return np.load(path)
     except (OSError, ValueError) as e:
-        raise DataError(f"feature cache entry {path} unreadable ({e}); rebuild the cache "
-                        f"(delete the file and rerun)") from e
+        raise unreadable(path, e) from e
 
 
 def _header(path: Path) -> tuple[tuple[int, ...], np.dtype, bytes]:
@@ -72,8 +76,7 @@ def _header(path: Path) -> tuple[tuple[int, ...], np.dtype, bytes]:
             f.seek(0)
             prefix = f.read(end)
     except (OSError, ValueError) as e:
-        raise DataError(f"feature cache entry {path} unreadable ({e}); rebuild the cache "
-                        f"(delete the file and rerun)") from e
+        raise unreadable(path, e) from e
     if fortran_order and len(shape) > 1:
         raise DataError(f"feature cache entry {path} is Fortran-ordered; rebuild the cache")
     return tuple(shape), dtype, prefix
@@ -106,8 +109,12 @@ class CachedRows:
         return 1 + len(self.row_shape)
 
     @property
+    def row_bytes(self) -> int:
+        return int(np.prod(self.row_shape)) * self.dtype.itemsize
+
+    @property
     def nbytes(self) -> int:
-        return len(self.paths) * int(np.prod(self.row_shape)) * self.dtype.itemsize
+        return len(self.paths) * self.row_bytes
 
     def __getitem__(self, index: Any) -> np.ndarray:
         if isinstance(index, (int, np.integer)):
@@ -127,17 +134,18 @@ class CachedRows:
         try:
             raw = path.read_bytes()
         except OSError as e:
-            raise DataError(f"feature cache entry {path} unreadable ({e}); rebuild the cache "
-                            f"(delete the file and rerun)") from e
-        if not raw.startswith(self.header):
+            raise unreadable(path, e) from e
+        if not raw.startswith(self.header):  # another shape, or a header written otherwise
             row = read_entry(path)
+            if row.shape == self.row_shape and row.dtype == self.dtype:
+                return row
             raise DataError(f"feature cache entry {path} has shape {row.shape} {row.dtype}, "
                             f"the split's rows are {self.row_shape} {self.dtype}")
-        try:
-            return np.frombuffer(raw, self.dtype, offset=len(self.header)).reshape(self.row_shape)
-        except ValueError as e:
-            raise DataError(f"feature cache entry {path} is truncated ({e}); rebuild the cache "
-                            f"(delete the file and rerun)") from e
+        data = memoryview(raw)[len(self.header):]
+        if len(data) != self.row_bytes:
+            raise unreadable(path, f"{len(data)} bytes of data after its header, "
+                                   f"{self.row_shape} {self.dtype} needs {self.row_bytes}")
+        return np.frombuffer(data, self.dtype).reshape(self.row_shape)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         """The whole split in memory (for code that needs it at once, e.g. a reference)."""

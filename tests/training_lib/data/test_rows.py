@@ -73,5 +73,12 @@ def test_a_truncated_row_is_an_error_naming_the_file(tmp_path):
     entries, _ = _entries(tmp_path, n=3)
     raw = entries[2].path.read_bytes()
     entries[2].path.write_bytes(raw[:-5])
-    with pytest.raises(DataError, match=r"2\.npy is truncated"):
+    with pytest.raises(DataError, match=r"2\.npy unreadable \(43 bytes of data"):
         CachedRows.of([e.path for e in entries])[np.arange(3)]
+
+
+def test_a_row_whose_header_is_written_differently_still_reads(tmp_path):
+    entries, rows = _entries(tmp_path, n=3)
+    with open(entries[1].path, "wb") as f:  # the same array in .npy format version 2.0
+        np.lib.format.write_array(f, rows[1], version=(2, 0))
+    np.testing.assert_array_equal(CachedRows.of([e.path for e in entries])[np.arange(3)], rows)
