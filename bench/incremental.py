@@ -83,7 +83,6 @@ def nightly_recipe(preset: str = "incremental_learning") -> dict:
 
 RECIPE = nightly_recipe()
 BIAS_CORRECTION = True
-TEXT_NEW = ("love", "science", "sports")
 
 
 class Clock:
