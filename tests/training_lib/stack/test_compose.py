@@ -176,6 +176,7 @@ def test_mlflow_ini_from_the_environment(tmp_path: Path, monkeypatch: pytest.Mon
     config = read_auth_config()  # what the server reads
     assert config.database_uri == "postgresql+psycopg2://airflow:pw@postgres/x"
     assert config.default_permission == "READ"
+    assert config.auth_cache_ttl_seconds == 60  # a verified login skips the slow hash
     assert config.admin_password == "a-real-admin-pw-0123456789"
 
 

@@ -36,7 +36,7 @@ def test_mlflow_ini_and_logins(tmp_path: Path) -> None:
         "default_permission": "READ", "database_uri": f"sqlite:///{db}",
         "admin_username": "admin", "admin_password": auth.admin_password,
         "authorization_function": "mlflow.server.auth:authenticate_request_basic_auth",
-        "grant_default_workspace_access": "false"}
+        "grant_default_workspace_access": "false", "auth_cache_ttl_seconds": "60"}
     again, created = credentials.ensure_mlflow_auth(creds, ini, db)
     assert again == auth and not created
     creds.unlink()
