@@ -329,7 +329,8 @@ def independent(datasets: dict[str, Any], seed: int, scale: float,
 
 def collaborative(datasets: dict[str, Any], masked: Masked, settings: Any, seed: int,
                   rounds: int, scale: float) -> dict[str, Any]:
-    from training_lib.collab.consume import apply_knowledge, epochs_for, restore_compile
+    from training_lib.collab.consume import apply_knowledge, epochs_for
+    from training_lib.training.optimizer_state import restore_compile
     from training_lib.collab.pairs import read_pairs, view_of
     from training_lib.collab.share import Participant, collect_views, compute_knowledge
     from training_lib.config.model_specs import MODELS as SPECS
@@ -426,7 +427,8 @@ def self_training(datasets: dict[str, Any], masked: Masked, settings: Any, seed:
                   rounds: int, scale: float) -> dict[str, Any]:
     """Each model alone, in the collaborative arm's rounds, learning from its own
     pseudo-labels on the same unlabeled pool (consumed as co-training targets)."""
-    from training_lib.collab.consume import apply_knowledge, epochs_for, restore_compile
+    from training_lib.collab.consume import apply_knowledge, epochs_for
+    from training_lib.training.optimizer_state import restore_compile
     from training_lib.collab.pairs import read_pairs
     from training_lib.collab.share import collect_views
 

@@ -53,10 +53,10 @@ import numpy as np  # noqa: E402
 
 from training_lib.config.schema import PresetModel  # noqa: E402
 from training_lib.data.dataset import Dataset  # noqa: E402
-from training_lib.incremental import distill, finetune, guard, recipe, replay  # noqa: E402
+from training_lib.incremental import finetune, guard, recipe, replay  # noqa: E402
 from training_lib.config.model_specs import MODELS  # noqa: E402
 from training_lib.models.resolve import build_model  # noqa: E402
-from training_lib.training.optimizer_state import build_before_fit  # noqa: E402
+from training_lib.training.optimizer_state import build_before_fit, restore_compile  # noqa: E402
 
 EPOCHS_FULL = {"vision_service": 10, "audio_service": 20, "causal_reasoning_engine": 20}
 LR = 1e-3
@@ -217,7 +217,7 @@ def run_model(name: str, dataset: Dataset, nights: dict[str, int], seed: int) ->
         if BIAS_CORRECTION:
             finished = recipe.finish_finetune("classification", ours_model, data, champion[1])
         else:
-            finished = {"restored_compile": distill.restore_compile(ours_model)}
+            finished = {"restored_compile": restore_compile(ours_model)}
         clock.lap("finish")
         tuned_rows = finetune.row_outcomes("classification", ours_model, data.classes, data,
                                            seen)

@@ -13,7 +13,7 @@ compiled with it. `epochs_for` keeps the round's optimizer steps those of the
 model's own rows (`collaboration.same_steps`). The test split and the dataset the
 worker evaluates are left alone: the round is judged on the same real labels as an
 independent one.
-`restore_compile` puts the model's own loss back before it is saved.
+`training.optimizer_state.restore_compile` puts the model's own loss back before it is saved.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from training_lib.collab.losses import (CollaborativeLoss, HardTargetAccuracy, o
 from training_lib.collab.strategies.base import chosen_strategies
 from training_lib.config.schema import Collaboration
 from training_lib.data.dataset import Dataset, num_rows
-from training_lib.training.optimizer_state import compile_temporarily, restore_compile  # noqa: F401
+from training_lib.training.optimizer_state import compile_temporarily
 
 if TYPE_CHECKING:
     from training_lib.runs.context import RunContext

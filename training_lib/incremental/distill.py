@@ -14,7 +14,7 @@ docstrings (README "Nightly incremental learning").
 
 Targets become (n, classes) probabilities, so the model is compiled for them
 (`compile_for_soft_targets`) and compiled back with its own loss after the fit
-(`restore_compile`), before it is evaluated and saved.
+(`training.optimizer_state.restore_compile`), before it is evaluated and saved.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ import numpy as np
 
 from training_lib.data.dataset import Dataset
 from training_lib.incremental.finetune import old_new_index, predict_rows
-from training_lib.training.optimizer_state import compile_temporarily, restore_compile  # noqa: F401
+from training_lib.training.optimizer_state import compile_temporarily
 
 
 

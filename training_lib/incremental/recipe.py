@@ -16,6 +16,7 @@ from training_lib.data.dataset import Dataset
 from training_lib.incremental import calibrate, distill
 from training_lib.incremental.finetune import transfer_weights
 from training_lib.incremental.replay import replay_dataset
+from training_lib.training.optimizer_state import restore_compile
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def finish_finetune(task: str, model: Any, dataset: Dataset,
                     champion_classes: list[str] | None) -> dict[str, Any]:
     """After the fit, before evaluating and saving: the model's own compile back, and the
     new classes' bias corrected (classification). Returns the record."""
-    distill.restore_compile(model)
+    restore_compile(model)
     if task != "classification":
         return {}
     return {"bias_correction": calibrate.correct_new_class_bias(model, dataset, champion_classes)}

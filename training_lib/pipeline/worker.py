@@ -168,7 +168,7 @@ def train(job: TrainingJob) -> dict[str, Any]:
         incremental.update(finish_finetune(dataset.info.get("task") or job.spec.task, model,
                                            dataset, incremental.get("champion_classes")))
     if job.collaborative:
-        from training_lib.collab.consume import restore_compile
+        from training_lib.training.optimizer_state import restore_compile
 
         restore_compile(model)  # the saved model carries its own loss, not the round's
     outcome = evaluate_and_save(job, model, dataset, result)

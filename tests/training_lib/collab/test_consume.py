@@ -5,7 +5,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from training_lib.collab.consume import apply_knowledge, epochs_for, restore_compile
+from training_lib.collab.consume import apply_knowledge, epochs_for
+from training_lib.training.optimizer_state import restore_compile
 from training_lib.collab.knowledge import StudentKnowledge
 from training_lib.config.schema import Collaboration
 from training_lib.data.dataset import Dataset

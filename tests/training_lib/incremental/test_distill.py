@@ -10,6 +10,7 @@ from training_lib.data.dataset import Dataset
 from training_lib.incremental import distill
 from training_lib.incremental.recipe import seed_finetune
 from training_lib.models.common import compile_classifier
+from training_lib.training.optimizer_state import restore_compile
 
 
 def test_replayed_rows_mix_their_label_with_the_champions_answer_placed_by_class_name():
@@ -83,10 +84,10 @@ def test_the_recipe_replays_balanced_distils_old_rows_and_compiles_back():
     assert isinstance(model.loss, keras.losses.CategoricalCrossentropy)
     model.fit(tuned.x["train"], y, validation_data=(tuned.x["val"], tuned.y["val"]), epochs=1,
               verbose=0)
-    assert distill.restore_compile(model) is True
+    assert restore_compile(model) is True
     assert isinstance(model.loss, keras.losses.SparseCategoricalCrossentropy)
     model.evaluate(data.x["test"], data.y["test"], verbose=0)  # own loss, index labels
-    assert distill.restore_compile(model) is False  # nothing left to restore
+    assert restore_compile(model) is False  # nothing left to restore
 
 
 def test_without_distillation_or_for_other_tasks_targets_and_compile_stay():
