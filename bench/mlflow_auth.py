@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
 from training_lib.stack import credentials  # noqa: E402
+from training_lib.stack.control import mlflow_server_command  # noqa: E402
 
 ADMIN, PASSWORD = "admin", "bench-" + secrets.token_hex(8)
 
@@ -62,10 +63,7 @@ def start_server(folder: Path, ttl: int) -> tuple[subprocess.Popen, str]:
     env = {**os.environ, "MLFLOW_AUTH_CONFIG_PATH": str(ini),
            "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.token_hex(16)}
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "mlflow"), "server", "--app-name", "basic-auth",
-         "--host", "127.0.0.1", "--port", str(port),
-         "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}",
-         "--artifacts-destination", str(folder / "artifacts"), "--workers", "1"],
+        mlflow_server_command(port, folder / "mlflow.db", folder / "artifacts"),
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180

@@ -18,6 +18,14 @@ from training_lib.stack import processes
 AIRFLOW, MLFLOW = "airflow", "mlflow"
 
 
+def mlflow_server_command(port: int, store: Path, artifacts: Path) -> list[str]:
+    """MLflow's basic-auth app on 127.0.0.1:`port`, one worker, a SQLite store; the auth
+    config comes from MLFLOW_AUTH_CONFIG_PATH in its environment."""
+    return [_bin("mlflow"), "server", "--app-name", "basic-auth", "--host", "127.0.0.1",
+            "--port", str(port), "--backend-store-uri", f"sqlite:///{store}",
+            "--artifacts-destination", str(artifacts), "--workers", "1"]
+
+
 def _bin(name: str) -> str:
     local = Path(sys.executable).with_name(name)
     return str(local) if local.exists() else (shutil.which(name) or name)
@@ -97,12 +105,9 @@ def _up(timeout: float) -> int:
                       "MLFLOW_FLASK_SERVER_SECRET_KEY": mlflow_auth.flask_secret_key}
         for key in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
             mlflow_env.pop(key, None)
-        processes.start(MLFLOW, [
-            _bin("mlflow"), "server", "--app-name", "basic-auth",
-            "--host", "127.0.0.1", "--port", str(stack_env.mlflow_port()),
-            "--backend-store-uri", f"sqlite:///{settings.mlflow_dir() / 'mlflow.db'}",
-            "--artifacts-destination", str(settings.mlflow_artifacts_dir()),
-            "--workers", "1"], mlflow_env, root)
+        processes.start(MLFLOW, mlflow_server_command(
+            stack_env.mlflow_port(), settings.mlflow_dir() / "mlflow.db",
+            settings.mlflow_artifacts_dir()), mlflow_env, root)
         print(f"started mlflow server (logs: {processes.log_dir() / 'mlflow.log'})")
     if processes.main_process(AIRFLOW) is None:
         airflow_env = {**env, "PATH": f"{_write_airflow_wrapper()}{os.pathsep}{env['PATH']}"}
